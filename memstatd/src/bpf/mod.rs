@@ -1,0 +1,381 @@
+//! Device-side BPF access: open pins, attach tracepoints, read maps. This is
+//! all the daemon does with BPF on a device, where the platform bpfloader has
+//! loaded and pinned everything: nothing here loads a program, creates a map
+//! or loads BTF.
+
+pub mod sys;
+
+use bytemuck::Pod;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BpfError {
+    #[error("cannot open pin {path}: {source}")]
+    Pin { path: PathBuf, source: io::Error },
+    #[error("pin {path} is a {found}, not {expected}")]
+    Shape {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("cannot read map {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write map {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot attach {prog} to tracepoint {event}: {source}")]
+    Attach {
+        prog: PathBuf,
+        event: String,
+        source: io::Error,
+    },
+    #[error("no tracefs with events: mount it (mount -t tracefs tracefs /sys/kernel/tracing)")]
+    NoTracefs,
+}
+
+/// Whether the daemon may write a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// A pinned map, opened with the least access the daemon needs.
+pub struct Map {
+    fd: OwnedFd,
+    path: PathBuf,
+    shape: sys::MapShape,
+}
+
+impl Map {
+    /// Opens the map pinned at `path` and checks its key and value sizes.
+    pub fn open(
+        path: &Path,
+        access: Access,
+        key_size: usize,
+        value_size: usize,
+    ) -> Result<Self, BpfError> {
+        let flags = match access {
+            Access::ReadOnly => sys::BPF_F_RDONLY,
+            Access::ReadWrite => 0,
+        };
+        let pin_err = |source| BpfError::Pin {
+            path: path.to_owned(),
+            source,
+        };
+        let fd = sys::obj_get(path, flags).map_err(pin_err)?;
+        let (shape, _) = sys::map_info(&fd).map_err(pin_err)?;
+        if shape.key_size as usize != key_size || shape.value_size as usize != value_size {
+            return Err(BpfError::Shape {
+                path: path.to_owned(),
+                found: format!(
+                    "map with {}-byte keys and {}-byte values",
+                    shape.key_size, shape.value_size
+                ),
+                expected: format!("{key_size}-byte keys and {value_size}-byte values"),
+            });
+        }
+        Ok(Map {
+            fd,
+            path: path.to_owned(),
+            shape,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn max_entries(&self) -> u32 {
+        self.shape.max_entries
+    }
+
+    fn is_per_cpu(&self) -> bool {
+        matches!(
+            self.shape.map_type,
+            sys::BPF_MAP_TYPE_PERCPU_HASH
+                | sys::BPF_MAP_TYPE_PERCPU_ARRAY
+                | sys::BPF_MAP_TYPE_LRU_PERCPU_HASH
+        )
+    }
+
+    fn read_err(&self, source: io::Error) -> BpfError {
+        BpfError::Read {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Looks up one key; per-CPU values come back summed with `add`.
+    pub fn get<K: Pod, V: Pod + Default>(
+        &self,
+        key: &K,
+        add: fn(&mut V, &V),
+    ) -> Result<Option<V>, BpfError> {
+        let ncpus = if self.is_per_cpu() {
+            possible_cpus().map_err(|e| self.read_err(e))?
+        } else {
+            1
+        };
+        let stride = per_cpu_stride::<V>();
+        let mut raw = vec![0u8; stride * ncpus];
+        if !sys::map_lookup(&self.fd, bytemuck::bytes_of(key), &mut raw)
+            .map_err(|e| self.read_err(e))?
+        {
+            return Ok(None);
+        }
+        Ok(Some(sum_cpus(&raw, stride, ncpus, add)))
+    }
+
+    /// Writes one key (config maps only; opened `ReadWrite`).
+    pub fn set<K: Pod, V: Pod>(&self, key: &K, value: &V) -> Result<(), BpfError> {
+        sys::map_update(&self.fd, bytemuck::bytes_of(key), bytemuck::bytes_of(value)).map_err(
+            |source| BpfError::Write {
+                path: self.path.clone(),
+                source,
+            },
+        )
+    }
+
+    /// Every entry, per-CPU values summed with `add`. Uses batch lookup (one
+    /// syscall per few thousand entries); falls back to key-by-key iteration
+    /// on kernels without it.
+    pub fn entries<K: Pod, V: Pod + Default>(
+        &self,
+        add: fn(&mut V, &V),
+    ) -> Result<Vec<(K, V)>, BpfError> {
+        let ncpus = if self.is_per_cpu() {
+            possible_cpus().map_err(|e| self.read_err(e))?
+        } else {
+            1
+        };
+        match self.entries_batched(ncpus, add) {
+            Ok(Some(entries)) => Ok(entries),
+            Ok(None) => self.entries_iterated(ncpus, add),
+            Err(e) => Err(self.read_err(e)),
+        }
+    }
+
+    fn entries_batched<K: Pod, V: Pod + Default>(
+        &self,
+        ncpus: usize,
+        add: fn(&mut V, &V),
+    ) -> io::Result<Option<Vec<(K, V)>>> {
+        let stride = per_cpu_stride::<V>();
+        let mut capacity = (self.shape.max_entries as usize).clamp(1, 4096);
+        // Hash maps use a 4-byte bucket cursor, arrays a key-sized one.
+        let token_len = std::mem::size_of::<K>().max(8);
+        let mut token = vec![0u8; token_len];
+        let mut out_token = vec![0u8; token_len];
+        let mut started = false;
+        let mut out = Vec::new();
+        loop {
+            let mut keys = vec![0u8; capacity * std::mem::size_of::<K>()];
+            let mut values = vec![0u8; capacity * stride * ncpus];
+            let batch = sys::map_lookup_batch(
+                &self.fd,
+                started.then_some(&token[..]),
+                &mut out_token,
+                &mut keys,
+                &mut values,
+                capacity,
+            )?;
+            let (n, done) = match batch {
+                sys::Batch::More(n) => (n, false),
+                sys::Batch::Done(n) => (n, true),
+                sys::Batch::Unsupported if !started => return Ok(None),
+                sys::Batch::Unsupported => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+                sys::Batch::BufferTooSmall => {
+                    capacity *= 2;
+                    continue;
+                }
+            };
+            for i in 0..n {
+                let key: K = bytemuck::pod_read_unaligned(
+                    &keys[i * std::mem::size_of::<K>()..][..std::mem::size_of::<K>()],
+                );
+                let raw = &values[i * stride * ncpus..][..stride * ncpus];
+                out.push((key, sum_cpus(raw, stride, ncpus, add)));
+            }
+            if done {
+                return Ok(Some(out));
+            }
+            token.copy_from_slice(&out_token);
+            started = true;
+        }
+    }
+
+    fn entries_iterated<K: Pod, V: Pod + Default>(
+        &self,
+        ncpus: usize,
+        add: fn(&mut V, &V),
+    ) -> Result<Vec<(K, V)>, BpfError> {
+        let stride = per_cpu_stride::<V>();
+        let mut out = Vec::new();
+        let mut key = K::zeroed();
+        let mut next = K::zeroed();
+        let mut raw = vec![0u8; stride * ncpus];
+        let mut first = true;
+        while sys::map_next_key(
+            &self.fd,
+            (!first).then_some(bytemuck::bytes_of(&key)),
+            bytemuck::bytes_of_mut(&mut next),
+        )
+        .map_err(|e| self.read_err(e))?
+        {
+            first = false;
+            key = next;
+            // A key deleted between the two calls is simply skipped.
+            if sys::map_lookup(&self.fd, bytemuck::bytes_of(&key), &mut raw)
+                .map_err(|e| self.read_err(e))?
+            {
+                out.push((key, sum_cpus(&raw, stride, ncpus, add)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Per-CPU values are laid out at 8-byte strides.
+fn per_cpu_stride<V>() -> usize {
+    std::mem::size_of::<V>().div_ceil(8) * 8
+}
+
+fn sum_cpus<V: Pod + Default>(raw: &[u8], stride: usize, ncpus: usize, add: fn(&mut V, &V)) -> V {
+    let mut total = V::default();
+    for cpu in 0..ncpus {
+        let v: V = bytemuck::pod_read_unaligned(&raw[cpu * stride..][..std::mem::size_of::<V>()]);
+        add(&mut total, &v);
+    }
+    total
+}
+
+/// Number of possible CPUs: the kernel sizes per-CPU values by it.
+pub fn possible_cpus() -> io::Result<usize> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
+    parse_cpu_list(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("cannot parse possible CPUs {text:?}"),
+        )
+    })
+}
+
+/// Highest CPU in a list like `0-7` or `0,2-3`, plus one.
+fn parse_cpu_list(text: &str) -> Option<usize> {
+    let mut max = None;
+    for part in text.trim().split(',') {
+        let last = part.rsplit('-').next()?;
+        let n: usize = last.trim().parse().ok()?;
+        max = max.max(Some(n));
+    }
+    max.map(|m| m + 1)
+}
+
+/// A pinned program, opened read-only as the platform's pins (mode 0440) allow.
+pub struct Program {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl Program {
+    pub fn open(path: &Path) -> Result<Self, BpfError> {
+        let fd = sys::obj_get(path, sys::BPF_F_RDONLY).map_err(|source| BpfError::Pin {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Program {
+            fd,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run count and time, from the kernel (non-zero only with BPF stats on).
+    pub fn info(&self) -> io::Result<sys::ProgSummary> {
+        sys::prog_info(&self.fd)
+    }
+
+    /// Attaches to `<tracefs>/events/<event>` the way the platform's own
+    /// consumers do: one perf event on CPU 0, which fires on every CPU. The
+    /// program stays attached while the returned value lives.
+    pub fn attach_tracepoint(
+        &self,
+        tracefs: &Tracefs,
+        event: &str,
+    ) -> Result<Attachment, BpfError> {
+        let attach_err = |source| BpfError::Attach {
+            prog: self.path.clone(),
+            event: event.to_owned(),
+            source,
+        };
+        let id = tracefs.event_id(event).map_err(attach_err)?;
+        let perf = sys::perf_event_open(sys::PERF_TYPE_TRACEPOINT, id, 0).map_err(attach_err)?;
+        sys::perf_event_attach(&perf, &self.fd).map_err(attach_err)?;
+        Ok(Attachment { _perf: perf })
+    }
+}
+
+/// A live attachment; dropping it detaches the program.
+pub struct Attachment {
+    _perf: OwnedFd,
+}
+
+/// The tracefs mount (`/sys/kernel/tracing`, or under debugfs on old kernels).
+#[derive(Clone, Debug)]
+pub struct Tracefs {
+    root: PathBuf,
+}
+
+impl Tracefs {
+    pub fn find() -> Result<Self, BpfError> {
+        ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+            .iter()
+            .map(Path::new)
+            .find(|p| p.join("events").is_dir())
+            .map(|p| Tracefs { root: p.to_owned() })
+            .ok_or(BpfError::NoTracefs)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The id of `category/event`.
+    pub fn event_id(&self, event: &str) -> io::Result<u64> {
+        let path = self.root.join("events").join(event).join("id");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        text.trim().parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not an id: {text:?}", path.display()),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-7\n"), Some(8));
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list("0,2-3"), Some(4));
+        assert_eq!(parse_cpu_list("x"), None);
+        assert_eq!(parse_cpu_list(""), None);
+    }
+
+    #[test]
+    fn per_cpu_values_are_8_byte_strided() {
+        assert_eq!(per_cpu_stride::<u32>(), 8);
+        assert_eq!(per_cpu_stride::<[u64; 2]>(), 16);
+    }
+}

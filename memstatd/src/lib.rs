@@ -1,0 +1,11 @@
+//! memstatd: per-UID syscall and memory statistics from BPF tracepoint
+//! programs. The pipeline, one module per stage (see DESIGN.md):
+//! `abi` (the BPF ABI mirror) → `loader` (host mode only: the platform
+//! bpfloader's rules, load, pin) → `bpf` (open pins, attach, read maps) →
+//! `probes` (one module per probe group).
+
+pub mod abi;
+pub mod bpf;
+#[cfg(not(target_os = "android"))]
+pub mod loader;
+pub mod probes;

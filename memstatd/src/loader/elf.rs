@@ -1,0 +1,279 @@
+//! A BPF object as the platform bpfloader reads it: section headers, symbols
+//! named through the section-header string table, relocations, and the map
+//! and program definitions. Pure parsing of bytes; no syscalls.
+
+use object::elf;
+use object::read::elf::{FileHeader, Rel as _, SectionHeader as _, Sym as _};
+use object::LittleEndian as LE;
+use thiserror::Error;
+
+pub const MAP_DEF_SIZE: usize = 120;
+pub const PROG_DEF_SIZE: usize = 92;
+pub const EM_BPF: u16 = 247;
+/// `BPF_LD | BPF_IMM | BPF_DW`: the only instruction the loader relocates.
+pub const LD_IMM64: u8 = 0x18;
+pub const R_BPF_64_64: u32 = 1;
+
+#[derive(Debug, Error)]
+#[error("{object}: not a readable ELF64 little-endian file: {reason}")]
+pub struct ParseError {
+    pub object: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub index: usize,
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub link: u32,
+    pub info: u32,
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Symbol {
+    pub name: String,
+    pub section: usize,
+    pub value: u64,
+    pub size: u64,
+    pub kind: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Relocation {
+    pub offset: u64,
+    pub symbol: usize,
+    pub r_type: u32,
+}
+
+/// The raw view of an object, before any rule is applied.
+#[derive(Clone, Debug)]
+pub struct Elf {
+    pub machine: u16,
+    pub shstrndx: usize,
+    pub sections: Vec<Section>,
+    /// `sh_link` of `.symtab`.
+    pub symtab_link: Option<u32>,
+    pub symbols: Vec<Symbol>,
+}
+
+impl Elf {
+    pub fn parse(object: &str, data: &[u8]) -> Result<Self, ParseError> {
+        let fail = |reason: String| ParseError {
+            object: object.to_owned(),
+            reason,
+        };
+        let header = elf::FileHeader64::<LE>::parse(data).map_err(|e| fail(e.to_string()))?;
+        let endian = header.endian().map_err(|e| fail(e.to_string()))?;
+        let table = header
+            .sections(endian, data)
+            .map_err(|e| fail(e.to_string()))?;
+        let shstrndx = header
+            .shstrndx(endian, data)
+            .map_err(|e| fail(e.to_string()))? as usize;
+        // The platform loader resolves every name, symbols included, here.
+        let strings = table
+            .strings(endian, data, object::SectionIndex(shstrndx))
+            .map_err(|e| fail(e.to_string()))?;
+        let name_at = |offset: u32| {
+            strings
+                .get(offset)
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default()
+        };
+
+        let mut sections = Vec::new();
+        let mut symtab = None;
+        for (index, sh) in table.iter().enumerate() {
+            let sh_type = sh.sh_type(endian);
+            let bytes = if sh_type == elf::SHT_NOBITS {
+                vec![0; sh.sh_size(endian) as usize]
+            } else {
+                sh.data(endian, data)
+                    .map_err(|e| fail(format!("section {index}: {e}")))?
+                    .to_vec()
+            };
+            if sh_type == elf::SHT_SYMTAB {
+                symtab = Some(index);
+            }
+            sections.push(Section {
+                index,
+                name: name_at(sh.sh_name(endian)),
+                sh_type,
+                flags: sh.sh_flags(endian),
+                link: sh.sh_link(endian),
+                info: sh.sh_info(endian),
+                data: bytes,
+            });
+        }
+
+        let mut symbols = Vec::new();
+        let symtab_link = symtab.map(|i| sections[i].link);
+        if let Some(i) = symtab {
+            let sh = table
+                .section(object::SectionIndex(i))
+                .map_err(|e| fail(e.to_string()))?;
+            let syms: &[elf::Sym64<LE>] = sh
+                .data_as_array(endian, data)
+                .map_err(|e| fail(format!("symbols: {e}")))?;
+            for sym in syms {
+                symbols.push(Symbol {
+                    name: name_at(sym.st_name(endian)),
+                    section: sym.st_shndx(endian) as usize,
+                    value: sym.st_value(endian),
+                    size: sym.st_size(endian),
+                    kind: sym.st_type(),
+                });
+            }
+        }
+        Ok(Elf {
+            machine: header.e_machine(endian),
+            shstrndx,
+            sections,
+            symtab_link,
+            symbols,
+        })
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// Symbols defined in `section`, ordered by address.
+    pub fn symbols_in(&self, section: usize) -> Vec<&Symbol> {
+        let mut syms: Vec<&Symbol> = self
+            .symbols
+            .iter()
+            .filter(|s| s.section == section && s.kind != elf::STT_SECTION && !s.name.is_empty())
+            .collect();
+        syms.sort_by_key(|s| s.value);
+        syms
+    }
+
+    /// Relocations of a `SHT_REL` section.
+    pub fn relocations(&self, rel: &Section) -> Vec<Relocation> {
+        rel.data
+            .chunks_exact(std::mem::size_of::<elf::Rel64<LE>>())
+            .map(|chunk| {
+                let r: elf::Rel64<LE> = *object::pod::from_bytes(chunk).expect("sized chunk").0;
+                Relocation {
+                    offset: r.r_offset(LE),
+                    symbol: r.r_sym(LE) as usize,
+                    r_type: r.r_type(LE),
+                }
+            })
+            .collect()
+    }
+
+    /// Code sections: executable sections with contents.
+    pub fn code_sections(&self) -> impl Iterator<Item = &Section> {
+        self.sections.iter().filter(|s| {
+            s.sh_type == elf::SHT_PROGBITS
+                && s.flags & u64::from(elf::SHF_EXECINSTR) != 0
+                && !s.data.is_empty()
+        })
+    }
+
+    /// The first function symbol of a code section: the program's name.
+    pub fn function_of(&self, section: &Section) -> Option<&Symbol> {
+        self.symbols_in(section.index)
+            .into_iter()
+            .find(|s| s.kind == elf::STT_FUNC)
+    }
+
+    /// A little-endian u32 section such as `bpfloader_min_ver`.
+    pub fn u32_section(&self, name: &str) -> Option<u32> {
+        let s = self.section(name)?;
+        Some(u32::from_le_bytes(s.data.get(..4)?.try_into().ok()?))
+    }
+}
+
+fn le32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// `struct bpf_map_def` (120 bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDef {
+    pub name: String,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub zero: u32,
+    pub gid: u32,
+    pub mode: u32,
+    pub bpfloader_min_ver: u32,
+    pub bpfloader_max_ver: u32,
+    pub min_kver: u32,
+    pub max_kver: u32,
+    pub shared: bool,
+    pub ignore_on: u8,
+    pub uid: u32,
+}
+
+impl MapDef {
+    pub fn parse(name: &str, raw: &[u8]) -> Self {
+        MapDef {
+            name: name.to_owned(),
+            map_type: le32(raw, 0),
+            key_size: le32(raw, 4),
+            value_size: le32(raw, 8),
+            max_entries: le32(raw, 12),
+            map_flags: le32(raw, 16),
+            zero: le32(raw, 20),
+            gid: le32(raw, 24),
+            mode: le32(raw, 28),
+            bpfloader_min_ver: le32(raw, 32),
+            bpfloader_max_ver: le32(raw, 36),
+            min_kver: le32(raw, 40),
+            max_kver: le32(raw, 44),
+            shared: raw[112] != 0,
+            ignore_on: raw[113],
+            uid: le32(raw, 116),
+        }
+    }
+}
+
+/// `struct bpf_prog_def` (92 bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgDef {
+    pub uid: u32,
+    pub gid: u32,
+    pub min_kver: u32,
+    pub max_kver: u32,
+    pub optional: bool,
+    pub ignore_on: u8,
+    pub bpfloader_min_ver: u32,
+    pub bpfloader_max_ver: u32,
+}
+
+impl ProgDef {
+    pub fn parse(raw: &[u8]) -> Self {
+        ProgDef {
+            uid: le32(raw, 0),
+            gid: le32(raw, 4),
+            min_kver: le32(raw, 8),
+            max_kver: le32(raw, 12),
+            optional: raw[16] != 0,
+            ignore_on: raw[17],
+            bpfloader_min_ver: le32(raw, 20),
+            bpfloader_max_ver: le32(raw, 24),
+        }
+    }
+}
+
+/// The bits of `ignore_on_*` (maps: byte 113; programs: byte 17).
+pub mod ignore_on {
+    pub const ENG: u8 = 1 << 0;
+    pub const USER: u8 = 1 << 1;
+    pub const USERDEBUG: u8 = 1 << 2;
+    pub const ARM32: u8 = 1 << 3;
+    pub const AARCH64: u8 = 1 << 4;
+    pub const X86_32: u8 = 1 << 5;
+    pub const X86_64: u8 = 1 << 6;
+    pub const RISCV64: u8 = 1 << 7;
+}

@@ -1,0 +1,451 @@
+//! Loads checked objects into a bpffs mount the way the platform bpfloader
+//! does (PLATFORM.md §1.4, §2): maps first, created or reused from a
+//! compatible pin, then each program relocated against them, loaded and
+//! pinned with its definition's owner and mode. Nothing is attached.
+
+use super::check::{check_elf, Violation};
+use super::elf::{ignore_on, Elf, MapDef, MAP_DEF_SIZE};
+use super::{program_def, KernelVersion};
+use crate::abi;
+use crate::bpf::sys::{self, MapShape};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// The platform bpfloader version we play (Android 14 QPR2 and later).
+pub const LOADER_VERSION: u32 = 41;
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+const PROG_PIN_MODE: u32 = 0o440;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Reused,
+    Skipped(String),
+}
+
+/// What happened to each map and program of one object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub object: String,
+    pub maps: Vec<(String, Outcome)>,
+    pub programs: Vec<(String, Outcome)>,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (kind, list) in [("map", &self.maps), ("program", &self.programs)] {
+            for (name, outcome) in list {
+                writeln!(f, "{}: {kind} {name}: {outcome:?}", self.object)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error(
+        "{object}: rejected by the platform bpfloader's rules:\n  {}",
+        list(violations)
+    )]
+    Format {
+        object: String,
+        violations: Vec<Violation>,
+    },
+    #[error("{0} is not a bpffs mount: mount one with `mount -t bpf bpf {0}`")]
+    NotBpffs(String),
+    #[error(
+        "{object}: existing pin {path} is incompatible (rule 1.4.8): it holds {found}, the object defines {wanted}; \
+         remove the pin (it is stale, from another build) and load again"
+    )]
+    IncompatiblePin {
+        object: String,
+        path: PathBuf,
+        found: String,
+        wanted: String,
+    },
+    #[error("{object}: cannot create map {map}: {source}")]
+    MapCreate {
+        object: String,
+        map: String,
+        source: io::Error,
+    },
+    #[error("cannot pin {path}: {source}")]
+    Pin { path: PathBuf, source: io::Error },
+    #[error(
+        "{object}: program {section} failed to load (rule 1.4.7: a mandatory program aborts the rest of its object; \
+         maps already pinned stay): {reason}"
+    )]
+    MandatoryProgram {
+        object: String,
+        section: String,
+        reason: String,
+        report: LoadReport,
+    },
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
+/// Plays the platform bpfloader on a bpffs mount.
+pub struct HostLoader {
+    pin_root: PathBuf,
+    kernel: KernelVersion,
+    arch_bit: u8,
+}
+
+impl HostLoader {
+    /// A loader for the running kernel, pinning under `pin_root` (a bpffs).
+    pub fn new(pin_root: &Path) -> Result<Self, LoadError> {
+        let kernel = KernelVersion::running().map_err(|e| LoadError::Pin {
+            path: "/proc/sys/kernel/osrelease".into(),
+            source: e,
+        })?;
+        Self::with_kernel(pin_root, kernel)
+    }
+
+    /// As `new`, but pretending the kernel is `kernel` (for range rules).
+    pub fn with_kernel(pin_root: &Path, kernel: KernelVersion) -> Result<Self, LoadError> {
+        if !is_bpffs(pin_root) {
+            return Err(LoadError::NotBpffs(pin_root.display().to_string()));
+        }
+        Ok(HostLoader {
+            pin_root: pin_root.to_owned(),
+            kernel,
+            arch_bit: kernel_arch_bit(),
+        })
+    }
+
+    pub fn pin_root(&self) -> &Path {
+        &self.pin_root
+    }
+
+    /// Loads object `name` (file name without `.o`) from its ELF bytes.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<LoadReport, LoadError> {
+        let format_err = |violations| LoadError::Format {
+            object: name.to_owned(),
+            violations,
+        };
+        let elf = Elf::parse(name, bytes).map_err(|e| {
+            format_err(vec![Violation {
+                rule: super::Rule::ElfFormat,
+                detail: e.reason,
+            }])
+        })?;
+        let violations = check_elf(&elf);
+        if !violations.is_empty() {
+            return Err(format_err(violations));
+        }
+
+        let mut report = LoadReport {
+            object: name.to_owned(),
+            ..Default::default()
+        };
+        let min = elf.u32_section("bpfloader_min_ver").unwrap_or(0);
+        let max = elf.u32_section("bpfloader_max_ver").unwrap_or(0x10000);
+        if !(min..max).contains(&LOADER_VERSION) {
+            let why = format!("object is for bpfloader [{min}, {max}), this is {LOADER_VERSION}");
+            report.maps.push(("*".into(), Outcome::Skipped(why)));
+            return Ok(report);
+        }
+
+        let map_fds = self.load_maps(name, &elf, &mut report)?;
+        self.load_programs(name, &elf, &map_fds, report)
+    }
+
+    /// Why a definition is skipped on this kernel and loader, if it is.
+    fn skip_reason(
+        &self,
+        what: &str,
+        loader: (u32, u32),
+        kver: (u32, u32),
+        ignore: u8,
+    ) -> Option<String> {
+        if !(loader.0..loader.1).contains(&LOADER_VERSION) {
+            return Some(format!(
+                "{what} is for bpfloader [{}, {})",
+                loader.0, loader.1
+            ));
+        }
+        if !self.kernel.in_range(kver.0, kver.1) {
+            return Some(format!(
+                "{what} is for kernels [{:#x}, {:#x}), this is {:#x}",
+                kver.0, kver.1, self.kernel.0
+            ));
+        }
+        if ignore & self.arch_bit != 0 {
+            return Some(format!("{what} is ignored on this architecture"));
+        }
+        None
+    }
+
+    /// Maps in definition order; `None` where a map was skipped.
+    fn load_maps(
+        &self,
+        object: &str,
+        elf: &Elf,
+        report: &mut LoadReport,
+    ) -> Result<Vec<Option<OwnedFd>>, LoadError> {
+        let Some(section) = elf.section("maps") else {
+            return Ok(Vec::new());
+        };
+        let mut fds: Vec<Option<OwnedFd>> = (0..section.data.len() / MAP_DEF_SIZE)
+            .map(|_| None)
+            .collect();
+        for sym in elf.symbols_in(section.index) {
+            let at = sym.value as usize;
+            let def = MapDef::parse(&sym.name, &section.data[at..at + MAP_DEF_SIZE]);
+            let skip = self.skip_reason(
+                "map",
+                (def.bpfloader_min_ver, def.bpfloader_max_ver),
+                (def.min_kver, def.max_kver),
+                def.ignore_on,
+            );
+            if let Some(why) = skip {
+                report.maps.push((def.name, Outcome::Skipped(why)));
+                continue;
+            }
+            // Android 15+ ignores pin_subdir and selinux_context; `shared` drops the object name.
+            let path = if def.shared {
+                self.pin_root.join(format!("map__{}", def.name))
+            } else {
+                abi::map_pin(&self.pin_root, object, &def.name)
+            };
+            let shape = MapShape {
+                map_type: def.map_type,
+                key_size: def.key_size,
+                value_size: def.value_size,
+                max_entries: def.max_entries,
+                map_flags: def.map_flags,
+            };
+            let (fd, outcome) = match sys::obj_get(&path, 0) {
+                Ok(fd) => {
+                    let (found, _) = sys::map_info(&fd).map_err(|source| LoadError::Pin {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    if found != shape {
+                        return Err(LoadError::IncompatiblePin {
+                            object: object.to_owned(),
+                            path,
+                            found: format!("{found:?}"),
+                            wanted: format!("{shape:?}"),
+                        });
+                    }
+                    (fd, Outcome::Reused)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    let fd = sys::map_create(&shape, &def.name).map_err(|source| {
+                        LoadError::MapCreate {
+                            object: object.to_owned(),
+                            map: def.name.clone(),
+                            source,
+                        }
+                    })?;
+                    pin(&fd, &path, def.uid, def.gid, def.mode)?;
+                    (fd, Outcome::Created)
+                }
+                Err(source) => return Err(LoadError::Pin { path, source }),
+            };
+            fds[at / MAP_DEF_SIZE] = Some(fd);
+            report.maps.push((def.name, outcome));
+        }
+        Ok(fds)
+    }
+
+    fn load_programs(
+        &self,
+        object: &str,
+        elf: &Elf,
+        map_fds: &[Option<OwnedFd>],
+        mut report: LoadReport,
+    ) -> Result<LoadReport, LoadError> {
+        let license = elf.section("license").map(|s| {
+            let end = s.data.iter().position(|&b| b == 0).unwrap_or(s.data.len());
+            String::from_utf8_lossy(&s.data[..end]).into_owned()
+        });
+        let maps_index = elf.section("maps").map(|s| s.index);
+        for code in elf.code_sections().filter(|s| s.name != ".text") {
+            let func = elf.function_of(code).expect("checked: rule 1.4.4");
+            let def = program_def(elf, &func.name).expect("checked: rule 1.4.4");
+            let skip = self.skip_reason(
+                "program",
+                (def.bpfloader_min_ver, def.bpfloader_max_ver),
+                (def.min_kver, def.max_kver),
+                def.ignore_on,
+            );
+            if let Some(why) = skip {
+                report
+                    .programs
+                    .push((code.name.clone(), Outcome::Skipped(why)));
+                continue;
+            }
+            let path = abi::prog_pin(&self.pin_root, object, &code.name);
+            let prog_type = program_type(&code.name);
+            // The platform reuses an existing program pin as it is.
+            match sys::obj_get(&path, sys::BPF_F_RDONLY) {
+                Ok(fd) => {
+                    let info = sys::prog_info(&fd).map_err(|source| LoadError::Pin {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    if info.prog_type != prog_type {
+                        return Err(LoadError::IncompatiblePin {
+                            object: object.to_owned(),
+                            path,
+                            found: format!("a program of type {}", info.prog_type),
+                            wanted: format!("type {prog_type}"),
+                        });
+                    }
+                    report.programs.push((code.name.clone(), Outcome::Reused));
+                    continue;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(source) => return Err(LoadError::Pin { path, source }),
+            }
+
+            let loaded = relocate(elf, code, maps_index, map_fds).and_then(|insns| {
+                sys::prog_load(
+                    prog_type,
+                    &insns,
+                    license.as_deref().unwrap_or(""),
+                    self.kernel.code(),
+                    &func.name,
+                )
+                .map_err(|e| verifier_reason(&e))
+            });
+            match loaded {
+                Ok(fd) => {
+                    pin(&fd, &path, def.uid, def.gid, PROG_PIN_MODE)?;
+                    report.programs.push((code.name.clone(), Outcome::Created));
+                }
+                Err(reason) if def.optional => {
+                    log::info!(
+                        "{object}: optional program {} not loaded: {reason}",
+                        code.name
+                    );
+                    report.programs.push((
+                        code.name.clone(),
+                        Outcome::Skipped(format!("optional, failed: {reason}")),
+                    ));
+                }
+                Err(reason) => {
+                    return Err(LoadError::MandatoryProgram {
+                        object: object.to_owned(),
+                        section: code.name.clone(),
+                        reason,
+                        report,
+                    })
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The program's instructions with every map reference resolved to an fd.
+fn relocate(
+    elf: &Elf,
+    code: &super::elf::Section,
+    maps_index: Option<usize>,
+    map_fds: &[Option<OwnedFd>],
+) -> Result<Vec<u8>, String> {
+    let mut insns = code.data.clone();
+    let rel_name = format!(".rel{}", code.name);
+    let Some(rel) = elf
+        .sections
+        .get(code.index + 1)
+        .filter(|s| s.name == rel_name)
+    else {
+        return Ok(insns);
+    };
+    for r in elf.relocations(rel) {
+        let sym = &elf.symbols[r.symbol];
+        debug_assert_eq!(Some(sym.section), maps_index);
+        let fd = map_fds
+            .get(sym.value as usize / MAP_DEF_SIZE)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                format!(
+                    "it uses map {}, which was not created for this kernel",
+                    sym.name
+                )
+            })?;
+        let at = r.offset as usize;
+        insns[at + 1] = (insns[at + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4);
+        insns[at + 4..at + 8].copy_from_slice(&fd.as_raw_fd().to_le_bytes());
+    }
+    Ok(insns)
+}
+
+fn verifier_reason(e: &sys::ProgLoadError) -> String {
+    let tail: Vec<&str> = e.log.lines().rev().take(4).collect();
+    if tail.is_empty() {
+        e.error.to_string()
+    } else {
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!("{}; verifier: {}", e.error, tail.join(" | "))
+    }
+}
+
+fn program_type(section: &str) -> u32 {
+    let prefix = section.split('/').next().unwrap_or("");
+    match prefix {
+        "kprobe" | "kretprobe" | "uprobe" | "uretprobe" => sys::BPF_PROG_TYPE_KPROBE,
+        "perf_event" => sys::BPF_PROG_TYPE_PERF_EVENT,
+        "skfilter" => sys::BPF_PROG_TYPE_SOCKET_FILTER,
+        _ => sys::BPF_PROG_TYPE_TRACEPOINT,
+    }
+}
+
+/// Pins `fd` at `path` with the definition's owner and mode.
+fn pin(fd: &OwnedFd, path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), LoadError> {
+    let err = |source| LoadError::Pin {
+        path: path.to_owned(),
+        source,
+    };
+    sys::obj_pin(fd, path).map_err(err)?;
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(err)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
+}
+
+fn is_bpffs(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(cpath) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: cpath is NUL-terminated and st is a valid statfs buffer.
+    unsafe { libc::statfs(cpath.as_ptr(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC }
+}
+
+/// The `ignore_on_*` bit of the running kernel's architecture.
+fn kernel_arch_bit() -> u8 {
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uts is a valid utsname buffer.
+    unsafe { libc::uname(&mut uts) };
+    let machine: Vec<u8> = uts
+        .machine
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    match machine.as_slice() {
+        b"x86_64" => ignore_on::X86_64,
+        b"aarch64" => ignore_on::AARCH64,
+        b"riscv64" => ignore_on::RISCV64,
+        m if m.starts_with(b"arm") => ignore_on::ARM32,
+        m if m.len() == 4 && m[0] == b'i' && m.ends_with(b"86") => ignore_on::X86_32,
+        _ => 0,
+    }
+}

@@ -1,0 +1,4 @@
+//! Probe groups: for each, which pins it has, how it attaches, and how its
+//! raw map entries become counters.
+
+pub mod syscalls;

@@ -1,0 +1,211 @@
+//! The syscall probe group (`memStatSyscalls.o`): which pins it has, how it is
+//! attached, how latency mode is switched, and how its maps become counters.
+
+use crate::abi::{
+    self, syscalls as names, LatencyHist, SyscallConfig, SyscallCounts, SyscallKey, SyscallOverflow,
+};
+use crate::bpf::{Access, Attachment, BpfError, Map, Program, Tracefs};
+use std::path::Path;
+
+const SYS_EXIT_EVENT: &str = "raw_syscalls/sys_exit";
+const SYS_ENTER_EVENT: &str = "raw_syscalls/sys_enter";
+
+/// The group, opened from its pins and attached.
+pub struct SyscallProbe {
+    counts: Map,
+    overflow: Map,
+    config: Map,
+    latency: Map,
+    sys_enter: Program,
+    tracefs: Tracefs,
+    _sys_exit: Attachment,
+    enter_attachment: Option<Attachment>,
+}
+
+/// One read of the group's maps: monotonic counters, summed over CPUs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyscallSample {
+    /// Sorted by key.
+    pub counts: Vec<(SyscallKey, SyscallCounts)>,
+    /// Sorted by UID.
+    pub latency: Vec<(u32, LatencyHist)>,
+    pub overflow: SyscallOverflow,
+    pub latency_on: bool,
+    /// Capacity of the per-(UID, syscall) table.
+    pub counts_capacity: u32,
+}
+
+impl SyscallSample {
+    /// Count and errors of one UID's syscall `nr`.
+    pub fn get(&self, uid: u32, nr: u32) -> SyscallCounts {
+        let key = SyscallKey { uid, nr };
+        self.counts
+            .binary_search_by(|(k, _)| k.cmp(&key))
+            .map(|i| self.counts[i].1)
+            .unwrap_or_default()
+    }
+
+    /// Every syscall of one UID, summed.
+    pub fn uid_total(&self, uid: u32) -> SyscallCounts {
+        let mut total = SyscallCounts::default();
+        for (_, c) in self.counts.iter().filter(|(k, _)| k.uid == uid) {
+            add_counts(&mut total, c);
+        }
+        total
+    }
+
+    pub fn latency_of(&self, uid: u32) -> Option<&LatencyHist> {
+        self.latency
+            .binary_search_by_key(&uid, |(u, _)| *u)
+            .ok()
+            .map(|i| &self.latency[i].1)
+    }
+}
+
+fn add_counts(total: &mut SyscallCounts, v: &SyscallCounts) {
+    total.count += v.count;
+    total.errors += v.errors;
+}
+
+fn add_hist(total: &mut LatencyHist, v: &LatencyHist) {
+    for (t, b) in total.buckets.iter_mut().zip(v.buckets) {
+        *t += b;
+    }
+}
+
+fn add_overflow(total: &mut SyscallOverflow, v: &SyscallOverflow) {
+    total.count += v.count;
+    total.errors += v.errors;
+    for (t, b) in total.latency.iter_mut().zip(v.latency) {
+        *t += b;
+    }
+    total.start_dropped += v.start_dropped;
+    total.unmatched += v.unmatched;
+}
+
+impl SyscallProbe {
+    /// Opens the group's pins under `pin_root` (maps read-only except the
+    /// config map) and attaches `sys_exit`. If a previous daemon left latency
+    /// mode on, it is switched on again with a fresh epoch.
+    pub fn open(pin_root: &Path, tracefs: &Tracefs) -> Result<Self, BpfError> {
+        let map = |name, access, key, value| {
+            Map::open(
+                &abi::map_pin(pin_root, names::OBJECT, name),
+                access,
+                key,
+                value,
+            )
+        };
+        let prog = |section| Program::open(&abi::prog_pin(pin_root, names::OBJECT, section));
+        let size = std::mem::size_of::<u32>;
+
+        let counts = map(
+            names::MAP_COUNTS,
+            Access::ReadOnly,
+            std::mem::size_of::<SyscallKey>(),
+            std::mem::size_of::<SyscallCounts>(),
+        )?;
+        let overflow = map(
+            names::MAP_OVERFLOW,
+            Access::ReadOnly,
+            size(),
+            std::mem::size_of::<SyscallOverflow>(),
+        )?;
+        let config = map(
+            names::MAP_CONFIG,
+            Access::ReadWrite,
+            size(),
+            std::mem::size_of::<SyscallConfig>(),
+        )?;
+        let latency = map(
+            names::MAP_LATENCY,
+            Access::ReadOnly,
+            size(),
+            std::mem::size_of::<LatencyHist>(),
+        )?;
+        let sys_exit = prog(names::PROG_SYS_EXIT)?;
+        let sys_enter = prog(names::PROG_SYS_ENTER)?;
+
+        let sys_exit = sys_exit.attach_tracepoint(tracefs, SYS_EXIT_EVENT)?;
+        let mut probe = SyscallProbe {
+            counts,
+            overflow,
+            config,
+            latency,
+            sys_enter,
+            tracefs: tracefs.clone(),
+            _sys_exit: sys_exit,
+            enter_attachment: None,
+        };
+        if probe.config()?.latency_epoch != 0 {
+            probe.set_latency(true)?;
+        }
+        Ok(probe)
+    }
+
+    fn config(&self) -> Result<SyscallConfig, BpfError> {
+        Ok(self
+            .config
+            .get(&0u32, |t: &mut SyscallConfig, v| *t = *v)?
+            .unwrap_or_default())
+    }
+
+    /// Switches latency mode. On: a new epoch is written, then `sys_enter` is
+    /// attached. Off: `sys_enter` is detached, then the epoch is cleared, so
+    /// the default mode runs one program per syscall again.
+    pub fn set_latency(&mut self, on: bool) -> Result<(), BpfError> {
+        if on {
+            self.config.set(
+                &0u32,
+                &SyscallConfig {
+                    latency_epoch: new_epoch(),
+                },
+            )?;
+            if self.enter_attachment.is_none() {
+                self.enter_attachment = Some(
+                    self.sys_enter
+                        .attach_tracepoint(&self.tracefs, SYS_ENTER_EVENT)?,
+                );
+            }
+        } else {
+            self.enter_attachment = None;
+            self.config
+                .set(&0u32, &SyscallConfig { latency_epoch: 0 })?;
+        }
+        Ok(())
+    }
+
+    pub fn latency_on(&self) -> bool {
+        self.enter_attachment.is_some()
+    }
+
+    pub fn read(&self) -> Result<SyscallSample, BpfError> {
+        let mut counts: Vec<(SyscallKey, SyscallCounts)> = self.counts.entries(add_counts)?;
+        counts.sort_unstable_by_key(|(k, _)| *k);
+        let mut latency: Vec<(u32, LatencyHist)> = self.latency.entries(add_hist)?;
+        latency.sort_unstable_by_key(|(uid, _)| *uid);
+        let overflow = self.overflow.get(&0u32, add_overflow)?.unwrap_or_default();
+        Ok(SyscallSample {
+            counts,
+            latency,
+            overflow,
+            latency_on: self.latency_on(),
+            counts_capacity: self.counts.max_entries(),
+        })
+    }
+}
+
+/// A non-zero epoch that differs from recent ones: milliseconds of
+/// CLOCK_MONOTONIC, so a restarted daemon never reuses its predecessor's.
+fn new_epoch() -> u32 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ms = (ts.tv_sec as u64)
+        .wrapping_mul(1000)
+        .wrapping_add(ts.tv_nsec as u64 / 1_000_000);
+    (ms as u32).max(1)
+}
