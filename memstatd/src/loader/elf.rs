@@ -60,11 +60,16 @@ pub struct Elf {
 }
 
 impl Elf {
-    pub fn parse(object: &str, data: &[u8]) -> Result<Self, ParseError> {
+    pub fn parse(object: &str, bytes: &[u8]) -> Result<Self, ParseError> {
         let fail = |reason: String| ParseError {
             object: object.to_owned(),
             reason,
         };
+        // The ELF structures are read in place and need 8-byte alignment,
+        // which embedded or sliced bytes do not promise.
+        let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut aligned)[..bytes.len()].copy_from_slice(bytes);
+        let data = &bytemuck::cast_slice::<u64, u8>(&aligned)[..bytes.len()];
         let header = elf::FileHeader64::<LE>::parse(data).map_err(|e| fail(e.to_string()))?;
         let endian = header.endian().map_err(|e| fail(e.to_string()))?;
         let table = header
