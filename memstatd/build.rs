@@ -28,7 +28,7 @@ fn main() {
     for src in &sources {
         let name = src.file_stem().unwrap().to_str().unwrap();
         let obj = bpf_out.join(format!("{name}.o"));
-        clang.compile(src, &obj);
+        clang.compile(src, &obj, &[]);
         table.push_str(&format!(
             "    ({name:?}, include_bytes!({:?})),\n",
             obj.display().to_string()

@@ -23,11 +23,13 @@ impl BpfCompiler {
         }
     }
 
-    pub fn compile(&self, src: &Path, obj: &Path) {
+    /// Compiles `src` to `obj`; `extra` flags are for test fixtures only.
+    pub fn compile(&self, src: &Path, obj: &Path, extra: &[&str]) {
         println!("cargo:rerun-if-changed={}", src.display());
         let mut cmd = Command::new(&self.clang);
         cmd.args(["--target=bpf", "-c", "-O2", "-Wall", "-Werror", "-Wextra"])
-            .args(["-nostdlibinc", "-no-canonical-prefixes"]);
+            .args(["-nostdlibinc", "-no-canonical-prefixes"])
+            .args(extra);
         // The first directory holds the UAPI headers: a system directory, as in Soong.
         let (uapi, rest) = self.include_dirs.split_first().expect("uapi dir");
         cmd.arg("-isystem").arg(uapi);
