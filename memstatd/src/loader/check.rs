@@ -356,8 +356,9 @@ fn check_programs(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
     for rel in elf.sections.iter().filter(|s| s.sh_type == SHT_REL) {
         let target = elf.sections.get(rel.info as usize);
         let is_code = target.is_some_and(|t| elf.code_sections().any(|c| c.index == t.index));
-        let is_btf = target.is_some_and(|t| t.name.starts_with(".BTF"));
-        if !is_code && !is_btf {
+        // The loader never reads relocations of non-allocated sections (debug info, BTF).
+        let is_loaded = target.is_some_and(|t| t.flags & u64::from(object::elf::SHF_ALLOC) != 0);
+        if is_loaded && !is_code {
             fail(
                 Rule::MapRelocationsOnly,
                 format!(
