@@ -2,13 +2,16 @@
 //! device: open pins (maps read-only but the config map), attach, read. It
 //! loads nothing, so it also shows that objects pinned by another loader work.
 //!
-//! Usage: pinread PIN_ROOT [--latency on|off] [--wait-for FILE]
+//! Usage: pinread PIN_ROOT [--load] [--latency on|off] [--wait-for FILE]
+//!   --load      first load the built-in objects into PIN_ROOT (a bpffs) with
+//!               the host loader, as memstatd does in host mode
 //!   --latency   switch latency mode before reading
 //!   --wait-for  attach, then wait until FILE exists before reading
 //! Prints one line per (uid, syscall): `uid nr count errors`, then the
 //! overflow counters.
 
 use memstatd::bpf::Tracefs;
+use memstatd::loader::{builtin, HostLoader};
 use memstatd::probes::syscalls::SyscallProbe;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,13 +19,18 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(root) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: pinread PIN_ROOT [--latency on|off] [--wait-for FILE]");
+        eprintln!("usage: pinread PIN_ROOT [--load] [--latency on|off] [--wait-for FILE]");
         return ExitCode::from(2);
     };
     let mut latency = None;
     let mut wait_for = None;
+    let mut load = false;
     let mut rest = args[1..].iter();
     while let Some(arg) = rest.next() {
+        if arg == "--load" {
+            load = true;
+            continue;
+        }
         match (arg.as_str(), rest.next().map(String::as_str)) {
             ("--latency", Some("on")) => latency = Some(true),
             ("--latency", Some("off")) => latency = Some(false),
@@ -33,6 +41,12 @@ fn main() -> ExitCode {
             }
         }
     }
+    if load {
+        if let Err(e) = load_builtin(&root) {
+            eprintln!("pinread: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(&root, latency, wait_for) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -40,6 +54,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn load_builtin(root: &std::path::Path) -> Result<(), String> {
+    let loader = HostLoader::new(root).map_err(|e| e.to_string())?;
+    for (name, bytes) in builtin::OBJECTS {
+        let report = loader.load(name, bytes).map_err(|e| e.to_string())?;
+        eprint!("{report}");
+    }
+    Ok(())
 }
 
 fn run(
