@@ -9,7 +9,10 @@ use memstatd::loader::{builtin, program_def};
 use std::mem::{offset_of, size_of};
 
 fn object(name: &str) -> Elf {
-    let (_, bytes) = builtin::OBJECTS.iter().find(|(n, _)| *n == name).expect("built-in object");
+    let (_, bytes) = builtin::OBJECTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("built-in object");
     Elf::parse(name, bytes).unwrap()
 }
 
@@ -65,32 +68,77 @@ fn the_syscalls_object_defines_what_memstatd_opens() {
         .iter()
         .map(|s| MapDef::parse(&s.name, &maps.data[s.value as usize..][..MAP_DEF_SIZE]))
         .collect();
-    let def = |name: &str| defs.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no map {name}"));
-    let shape = |d: &MapDef| (d.map_type, d.key_size as usize, d.value_size as usize, d.max_entries);
+    let def = |name: &str| {
+        defs.iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no map {name}"))
+    };
+    let shape = |d: &MapDef| {
+        (
+            d.map_type,
+            d.key_size as usize,
+            d.value_size as usize,
+            d.max_entries,
+        )
+    };
 
     assert_eq!(
         shape(def(syscalls::MAP_COUNTS)),
-        (sys::BPF_MAP_TYPE_PERCPU_HASH, size_of::<SyscallKey>(), size_of::<SyscallCounts>(), syscalls::COUNTS_ENTRIES)
+        (
+            sys::BPF_MAP_TYPE_PERCPU_HASH,
+            size_of::<SyscallKey>(),
+            size_of::<SyscallCounts>(),
+            syscalls::COUNTS_ENTRIES
+        )
     );
     assert_eq!(
         shape(def(syscalls::MAP_OVERFLOW)),
-        (sys::BPF_MAP_TYPE_PERCPU_ARRAY, 4, size_of::<SyscallOverflow>(), 1)
+        (
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY,
+            4,
+            size_of::<SyscallOverflow>(),
+            1
+        )
     );
-    assert_eq!(shape(def(syscalls::MAP_CONFIG)), (sys::BPF_MAP_TYPE_ARRAY, 4, size_of::<SyscallConfig>(), 1));
+    assert_eq!(
+        shape(def(syscalls::MAP_CONFIG)),
+        (sys::BPF_MAP_TYPE_ARRAY, 4, size_of::<SyscallConfig>(), 1)
+    );
     assert_eq!(
         shape(def(syscalls::MAP_START)),
-        (sys::BPF_MAP_TYPE_LRU_HASH, 4, size_of::<SyscallStart>(), syscalls::START_ENTRIES)
+        (
+            sys::BPF_MAP_TYPE_LRU_HASH,
+            4,
+            size_of::<SyscallStart>(),
+            syscalls::START_ENTRIES
+        )
     );
     assert_eq!(
         shape(def(syscalls::MAP_LATENCY)),
-        (sys::BPF_MAP_TYPE_HASH, 4, size_of::<LatencyHist>(), syscalls::LATENCY_ENTRIES)
+        (
+            sys::BPF_MAP_TYPE_HASH,
+            4,
+            size_of::<LatencyHist>(),
+            syscalls::LATENCY_ENTRIES
+        )
     );
     assert_eq!(defs.len(), 5);
 
-    let sections: Vec<&str> = elf.code_sections().map(|s| s.name.as_str()).filter(|n| *n != ".text").collect();
-    assert_eq!(sections, vec![syscalls::PROG_SYS_EXIT, syscalls::PROG_SYS_ENTER]);
+    let sections: Vec<&str> = elf
+        .code_sections()
+        .map(|s| s.name.as_str())
+        .filter(|n| *n != ".text")
+        .collect();
+    assert_eq!(
+        sections,
+        vec![syscalls::PROG_SYS_EXIT, syscalls::PROG_SYS_ENTER]
+    );
     for code in elf.code_sections().filter(|s| s.name != ".text") {
         let func = elf.function_of(code).unwrap();
-        assert!(!program_def(&elf, &func.name).unwrap().optional, "{} is mandatory", code.name);
+        assert!(
+            !program_def(&elf, &func.name).unwrap().optional,
+            "{} is mandatory",
+            code.name
+        );
     }
 }

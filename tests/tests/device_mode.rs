@@ -9,7 +9,9 @@ use std::process::Command;
 
 #[test]
 fn the_device_path_only_opens_attaches_and_reads() {
-    let Some(_k) = kernel("the_device_path_only_opens_attaches_and_reads") else { return };
+    let Some(_k) = kernel("the_device_path_only_opens_attaches_and_reads") else {
+        return;
+    };
     if Command::new("strace").arg("-V").output().is_err() {
         let why = "strace is not installed (apt-get install strace)";
         assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
@@ -27,19 +29,40 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .args(["--latency", "on"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "pinread failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pinread failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let trace = std::fs::read_to_string(&log).unwrap();
     std::fs::remove_file(&log).unwrap();
 
     let calls: Vec<&str> = trace.lines().filter(|l| l.contains("bpf(")).collect();
     for forbidden in ["BPF_PROG_LOAD", "BPF_MAP_CREATE", "BPF_BTF_LOAD"] {
-        assert!(!trace.contains(forbidden), "device path made {forbidden}:\n{trace}");
+        assert!(
+            !trace.contains(forbidden),
+            "device path made {forbidden}:\n{trace}"
+        );
     }
-    let gets: Vec<&&str> = calls.iter().filter(|l| l.contains("BPF_OBJ_GET,")).collect();
+    let gets: Vec<&&str> = calls
+        .iter()
+        .filter(|l| l.contains("BPF_OBJ_GET,"))
+        .collect();
     assert_eq!(gets.len(), 6, "4 maps and 2 programs opened:\n{trace}");
     for get in gets {
-        let writable = get.contains(&format!("map_{}_{}", syscalls::OBJECT, syscalls::MAP_CONFIG));
-        assert_eq!(!get.contains("BPF_F_RDONLY"), writable, "only the config map is opened writable: {get}");
+        let writable = get.contains(&format!(
+            "map_{}_{}",
+            syscalls::OBJECT,
+            syscalls::MAP_CONFIG
+        ));
+        assert_eq!(
+            !get.contains("BPF_F_RDONLY"),
+            writable,
+            "only the config map is opened writable: {get}"
+        );
     }
-    assert!(calls.iter().any(|l| l.contains("BPF_MAP_LOOKUP_BATCH")), "maps are read in batches:\n{trace}");
+    assert!(
+        calls.iter().any(|l| l.contains("BPF_MAP_LOOKUP_BATCH")),
+        "maps are read in batches:\n{trace}"
+    );
 }

@@ -84,7 +84,8 @@ pub enum LoadError {
         object: String,
         section: String,
         reason: String,
-        report: LoadReport,
+        /// What was loaded before the failure (maps stay pinned).
+        report: Box<LoadReport>,
     },
 }
 
@@ -343,7 +344,7 @@ impl HostLoader {
                         object: object.to_owned(),
                         section: code.name.clone(),
                         reason,
-                        report,
+                        report: Box::new(report),
                     })
                 }
             }
