@@ -230,14 +230,9 @@ fn check_maps(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
                 ),
             );
         }
-        if def.min_kver >= def.max_kver {
-            fail(
-                Rule::KernelRange,
-                format!(
-                    "map {}: min_kver {:#x} >= max_kver {:#x}",
-                    def.name, def.min_kver, def.max_kver
-                ),
-            );
+        if let Some(detail) = empty_range(&format!("map {}", def.name), def.min_kver, def.max_kver)
+        {
+            fail(Rule::KernelRange, detail);
         }
     }
 }
@@ -293,14 +288,9 @@ fn check_programs(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
                         format!("section {}: no {def} in progs", code.name),
                     );
                 } else if let Some(d) = super::program_def(elf, &func.name) {
-                    if d.min_kver >= d.max_kver {
-                        fail(
-                            Rule::KernelRange,
-                            format!(
-                                "program {}: min_kver {:#x} >= max_kver {:#x}",
-                                code.name, d.min_kver, d.max_kver
-                            ),
-                        );
+                    let what = format!("program {}", code.name);
+                    if let Some(detail) = empty_range(&what, d.min_kver, d.max_kver) {
+                        fail(Rule::KernelRange, detail);
                     }
                 }
             }
@@ -369,6 +359,12 @@ fn check_programs(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
             );
         }
     }
+}
+
+/// A definition that no kernel can load: `[min_kver, max_kver)` is empty.
+fn empty_range(what: &str, min_kver: u32, max_kver: u32) -> Option<String> {
+    (min_kver >= max_kver)
+        .then(|| format!("{what}: min_kver {min_kver:#x} >= max_kver {max_kver:#x}"))
 }
 
 /// The CO-RE relocation count of `.BTF.ext`, if it has any.
