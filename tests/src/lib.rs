@@ -3,6 +3,7 @@
 //!
 //! Tests that need root and BPF call [`kernel`] first. Without them a test
 //! says why and returns; with `CI=true` it fails instead.
+#![cfg(not(target_os = "android"))]
 
 use memstatd::bpf::Tracefs;
 use memstatd::loader::{builtin, HostLoader, LoadReport};
