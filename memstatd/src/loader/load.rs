@@ -56,6 +56,8 @@ pub enum LoadError {
         object: String,
         violations: Vec<Violation>,
     },
+    #[error("cannot tell the running kernel's version: {0}")]
+    KernelVersion(io::Error),
     #[error("{0} is not a bpffs mount: mount one with `mount -t bpf bpf {0}`")]
     NotBpffs(String),
     #[error(
@@ -107,10 +109,7 @@ pub struct HostLoader {
 impl HostLoader {
     /// A loader for the running kernel, pinning under `pin_root` (a bpffs).
     pub fn new(pin_root: &Path) -> Result<Self, LoadError> {
-        let kernel = KernelVersion::running().map_err(|e| LoadError::Pin {
-            path: "/proc/sys/kernel/osrelease".into(),
-            source: e,
-        })?;
+        let kernel = KernelVersion::running().map_err(LoadError::KernelVersion)?;
         Self::with_kernel(pin_root, kernel)
     }
 
