@@ -9,3 +9,9 @@ pub mod bpf;
 #[cfg(not(target_os = "android"))]
 pub mod loader;
 pub mod probes;
+pub mod report;
+pub mod service;
+pub mod stats;
+pub mod system;
+pub mod transport;
+pub mod uid;

@@ -424,7 +424,7 @@ fn rule_1_4_9_kernel_names_are_cut_to_15_characters() {
         sys::BPF_F_RDONLY,
     )
     .unwrap();
-    assert_eq!(sys::map_info(&map).unwrap().1, "a_map_with_a_ve");
+    assert_eq!(sys::map_info(&map).unwrap().name, "a_map_with_a_ve");
     let prog = sys::obj_get(
         &abi::prog_pin(fs.path(), "longNames", "tracepoint/raw_syscalls/sys_exit"),
         sys::BPF_F_RDONLY,

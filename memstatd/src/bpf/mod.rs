@@ -47,6 +47,7 @@ pub struct Map {
     fd: OwnedFd,
     path: PathBuf,
     shape: sys::MapShape,
+    id: u32,
 }
 
 impl Map {
@@ -66,7 +67,8 @@ impl Map {
             source,
         };
         let fd = sys::obj_get(path, flags).map_err(pin_err)?;
-        let (shape, _) = sys::map_info(&fd).map_err(pin_err)?;
+        let info = sys::map_info(&fd).map_err(pin_err)?;
+        let shape = info.shape;
         if shape.key_size as usize != key_size || shape.value_size as usize != value_size {
             return Err(BpfError::Shape {
                 path: path.to_owned(),
@@ -81,6 +83,7 @@ impl Map {
             fd,
             path: path.to_owned(),
             shape,
+            id: info.id,
         })
     }
 
@@ -90,6 +93,16 @@ impl Map {
 
     pub fn max_entries(&self) -> u32 {
         self.shape.max_entries
+    }
+
+    /// The kernel's id of the map: it changes when the map is recreated.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Bytes the kernel charges for the map.
+    pub fn memlock(&self) -> io::Result<u64> {
+        sys::memlock(&self.fd)
     }
 
     fn is_per_cpu(&self) -> bool {

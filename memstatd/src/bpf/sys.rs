@@ -253,8 +253,16 @@ struct MapInfo {
     name: [u8; BPF_OBJ_NAME_LEN],
 }
 
-/// A map's shape and kernel name, as the kernel reports them.
-pub fn map_info(fd: &OwnedFd) -> io::Result<(MapShape, String)> {
+/// What the kernel says about a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSummary {
+    pub shape: MapShape,
+    pub name: String,
+    /// Unique among this boot's maps: a recreated map gets a new id.
+    pub id: u32,
+}
+
+pub fn map_info(fd: &OwnedFd) -> io::Result<MapSummary> {
     let info: MapInfo = obj_info(fd)?;
     let shape = MapShape {
         map_type: info.map_type,
@@ -263,7 +271,21 @@ pub fn map_info(fd: &OwnedFd) -> io::Result<(MapShape, String)> {
         max_entries: info.max_entries,
         map_flags: info.map_flags,
     };
-    Ok((shape, c_name(&info.name)))
+    Ok(MapSummary {
+        shape,
+        name: c_name(&info.name),
+        id: info.id,
+    })
+}
+
+/// The memory the kernel charges for a BPF object (`memlock:` in its fdinfo).
+pub fn memlock(fd: &OwnedFd) -> io::Result<u64> {
+    let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
+    let text = std::fs::read_to_string(&path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("memlock:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: no memlock")))
 }
 
 /// The prefix of `struct bpf_prog_info` up to `run_cnt`.
@@ -311,6 +333,8 @@ struct ProgInfo {
 pub struct ProgSummary {
     pub prog_type: u32,
     pub name: String,
+    /// CLOCK_BOOTTIME ns when the program was loaded.
+    pub load_time_ns: u64,
     /// Filled only while `kernel.bpf_stats_enabled` is 1.
     pub run_time_ns: u64,
     pub run_cnt: u64,
@@ -321,6 +345,7 @@ pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgSummary> {
     Ok(ProgSummary {
         prog_type: info.prog_type,
         name: c_name(&info.name),
+        load_time_ns: info.load_time,
         run_time_ns: info.run_time_ns,
         run_cnt: info.run_cnt,
     })

@@ -229,10 +229,12 @@ impl HostLoader {
             };
             let (fd, outcome) = match sys::obj_get(&path, 0) {
                 Ok(fd) => {
-                    let (found, _) = sys::map_info(&fd).map_err(|source| LoadError::Pin {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    let found = sys::map_info(&fd)
+                        .map_err(|source| LoadError::Pin {
+                            path: path.clone(),
+                            source,
+                        })?
+                        .shape;
                     if found != shape {
                         return Err(LoadError::IncompatiblePin {
                             object: object.to_owned(),

@@ -1,4 +1,37 @@
 //! Probe groups: for each, which pins it has, how it attaches, and how its
-//! raw map entries become counters.
+//! raw map entries become counters. A group that cannot open or attach is
+//! unavailable, with the reason, and the others go on.
 
 pub mod syscalls;
+
+use crate::bpf::Tracefs;
+use std::collections::HashMap;
+use std::path::Path;
+use syscalls::SyscallProbe;
+
+/// Every probe group, each live or unavailable with the reason.
+pub struct Probes {
+    pub syscalls: Result<SyscallProbe, String>,
+}
+
+impl Probes {
+    /// Opens and attaches every group pinned under `pin_root`. A group whose
+    /// object is in `load_errors` (by object name) failed to load.
+    pub fn open(
+        pin_root: &Path,
+        tracefs: Result<&Tracefs, String>,
+        load_errors: &HashMap<String, String>,
+    ) -> Self {
+        let object = crate::abi::syscalls::OBJECT;
+        let syscalls = match load_errors.get(object) {
+            Some(why) => Err(format!("{object}.o: {why}")),
+            None => {
+                tracefs.and_then(|t| SyscallProbe::open(pin_root, t).map_err(|e| e.to_string()))
+            }
+        };
+        if let Err(why) = &syscalls {
+            log::warn!("probe group syscalls unavailable: {why}");
+        }
+        Probes { syscalls }
+    }
+}

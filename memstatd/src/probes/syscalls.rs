@@ -16,9 +16,10 @@ pub struct SyscallProbe {
     overflow: Map,
     config: Map,
     latency: Map,
+    sys_exit: Program,
     sys_enter: Program,
     tracefs: Tracefs,
-    _sys_exit: Attachment,
+    _exit_attachment: Attachment,
     enter_attachment: Option<Attachment>,
 }
 
@@ -126,15 +127,16 @@ impl SyscallProbe {
         let sys_exit = prog(names::PROG_SYS_EXIT)?;
         let sys_enter = prog(names::PROG_SYS_ENTER)?;
 
-        let sys_exit = sys_exit.attach_tracepoint(tracefs, SYS_EXIT_EVENT)?;
+        let exit_attachment = sys_exit.attach_tracepoint(tracefs, SYS_EXIT_EVENT)?;
         let mut probe = SyscallProbe {
             counts,
             overflow,
             config,
             latency,
+            sys_exit,
             sys_enter,
             tracefs: tracefs.clone(),
-            _sys_exit: sys_exit,
+            _exit_attachment: exit_attachment,
             enter_attachment: None,
         };
         if probe.config()?.latency_epoch != 0 {
@@ -179,6 +181,25 @@ impl SyscallProbe {
         self.enter_attachment.is_some()
     }
 
+    /// The group's maps by name: their ids tell whether the counters are the
+    /// ones a baseline was taken from, and their memory is the group's cost.
+    pub fn maps(&self) -> [(&'static str, &Map); 4] {
+        [
+            (names::MAP_COUNTS, &self.counts),
+            (names::MAP_OVERFLOW, &self.overflow),
+            (names::MAP_CONFIG, &self.config),
+            (names::MAP_LATENCY, &self.latency),
+        ]
+    }
+
+    /// The group's programs by section, with whether each is attached.
+    pub fn programs(&self) -> [(&'static str, &Program, bool); 2] {
+        [
+            (names::PROG_SYS_EXIT, &self.sys_exit, true),
+            (names::PROG_SYS_ENTER, &self.sys_enter, self.latency_on()),
+        ]
+    }
+
     pub fn read(&self) -> Result<SyscallSample, BpfError> {
         let mut counts: Vec<(SyscallKey, SyscallCounts)> = self.counts.entries(add_counts)?;
         counts.sort_unstable_by_key(|(k, _)| *k);
@@ -208,4 +229,36 @@ fn new_epoch() -> u32 {
         .wrapping_mul(1000)
         .wrapping_add(ts.tv_nsec as u64 / 1_000_000);
     (ms as u32).max(1)
+}
+
+/// The name of syscall `nr` on this architecture (the `syscalls` crate's
+/// table, generated from the kernel's), or `sys_<nr>` for a number it lacks.
+pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
+    match syscalls::Sysno::new(nr as usize) {
+        Some(s) => s.name().into(),
+        None => format!("sys_{nr}").into(),
+    }
+}
+
+/// The number of a syscall named as [`syscall_name`] names it.
+pub fn syscall_number(name: &str) -> Option<u32> {
+    if let Some(nr) = name.strip_prefix("sys_").and_then(|n| n.parse().ok()) {
+        return Some(nr);
+    }
+    name.parse::<syscalls::Sysno>().ok().map(|s| s.id() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_running_architecture() {
+        assert_eq!(syscall_name(libc::SYS_getppid as u32), "getppid");
+        assert_eq!(syscall_name(libc::SYS_fchdir as u32), "fchdir");
+        assert_eq!(syscall_name(4000), "sys_4000");
+        assert_eq!(syscall_number("getppid"), Some(libc::SYS_getppid as u32));
+        assert_eq!(syscall_number("sys_4000"), Some(4000));
+        assert_eq!(syscall_number("nosuchcall"), None);
+    }
 }

@@ -5,6 +5,8 @@
 //!   badfd:N            N fchdir(-1) calls, each failing with EBADF
 //!   enosys:FIRST:N     one call to each nonexistent syscall FIRST..FIRST+N (ENOSYS)
 //!   sleep:N:MS         N nanosleep calls of MS milliseconds
+//!   uids:FIRST:N       (as root) one setresuid call as each UID FIRST..FIRST+N:
+//!                      N active UIDs from one process, for benchmarks
 //!
 //! Apart from these it makes only the calls of process start and exit, none of
 //! which is getppid, fchdir or a nonexistent syscall.
@@ -51,6 +53,19 @@ fn run(op: &str) -> Result<(), String> {
             for _ in 0..a {
                 // SAFETY: ts is a valid timespec; the remainder pointer may be NULL.
                 unsafe { libc::syscall(libc::SYS_nanosleep, &ts as *const libc::timespec, 0usize) };
+            }
+        }
+        "uids" => {
+            let n = num(parts.next(), op)?;
+            for uid in a..a + n {
+                let uid = uid as libc::uid_t;
+                // SAFETY: setresuid has no memory arguments. Keeping saved
+                // UID 0 lets the process switch back.
+                if unsafe { libc::setresuid(uid, uid, 0) } != 0
+                    || unsafe { libc::setresuid(0, 0, 0) } != 0
+                {
+                    return Err(format!("setresuid to {uid}: {}", std::io::Error::last_os_error()));
+                }
             }
         }
         _ => return Err(format!("unknown operation {op:?}")),

@@ -1,0 +1,347 @@
+//! memstatd: opens (host mode: first loads) memstat's BPF pins, attaches the
+//! programs and serves `dump` on a Unix socket until SIGTERM or SIGINT. Runs
+//! in the foreground under a supervisor (init, systemd, a shell).
+
+use memstatd::bpf::Tracefs;
+use memstatd::probes::Probes;
+use memstatd::service::{Mode, Service};
+use memstatd::transport::socket::{self, Limits, Socket};
+use nix::sys::signal::{SigSet, Signal};
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: memstatd [--host | --device] [OPTIONS]
+Serves per-UID syscall statistics from memstat's BPF programs.
+
+  --host               load memstat's BPF objects into PIN_ROOT with the built-in
+                       loader (the platform bpfloader's rules), then serve
+                       (the default on Linux)
+  --device             only open pins another loader made, once they exist
+                       (the default on Android, where it waits for
+                       bpf.progs_loaded=1)
+  --pin-root DIR       bpffs directory of the pins (host: /sys/fs/bpf/memstat,
+                       device: /sys/fs/bpf)
+  --socket PATH        Unix socket to serve on (/run/memstat/memstatd.sock)
+  --state-dir DIR      generations and snapshots (/var/lib/memstat; on
+                       Android /data/misc/memstat)
+  --passwd FILE        UID names (/etc/passwd)
+  --max-clients N      clients served at once (16)
+  --request-timeout S  seconds one request may take (10)
+  -v, --verbose        debug logging
+  -h, --help           this text
+";
+
+struct Options {
+    mode: Mode,
+    pin_root: Option<PathBuf>,
+    socket: PathBuf,
+    state_dir: PathBuf,
+    passwd: PathBuf,
+    limits: Limits,
+    verbose: bool,
+}
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let android = cfg!(target_os = "android");
+    let mut o = Options {
+        mode: if android { Mode::Device } else { Mode::Host },
+        pin_root: None,
+        socket: socket::DEFAULT_PATH.into(),
+        state_dir: if android {
+            "/data/misc/memstat"
+        } else {
+            "/var/lib/memstat"
+        }
+        .into(),
+        passwd: "/etc/passwd".into(),
+        limits: Limits::default(),
+        verbose: false,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{arg} needs a value; see --help"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--host" => o.mode = Mode::Host,
+            "--device" => o.mode = Mode::Device,
+            "-v" | "--verbose" => o.verbose = true,
+            "--pin-root" => o.pin_root = Some(value()?.into()),
+            "--socket" => o.socket = value()?.into(),
+            "--state-dir" => o.state_dir = value()?.into(),
+            "--passwd" => o.passwd = value()?.into(),
+            "--max-clients" => {
+                let v = value()?;
+                o.limits.max_clients = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        format!("--max-clients: {v:?} is not a number from 1 to 1024")
+                    })?;
+            }
+            "--request-timeout" => {
+                let v = value()?;
+                let secs: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "--request-timeout: {v:?} is not a number of seconds from 1 to 3600"
+                        )
+                    })?;
+                o.limits.request_time = Duration::from_secs(secs);
+            }
+            _ => return Err(format!("unknown argument {arg:?}; see --help")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("memstatd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(options.verbose);
+    match run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(o: Options) -> Result<(), String> {
+    // Block the stop signals in every thread; one thread waits for them.
+    let mut stop_signals = SigSet::empty();
+    stop_signals.add(Signal::SIGTERM);
+    stop_signals.add(Signal::SIGINT);
+    stop_signals
+        .thread_block()
+        .map_err(|e| format!("cannot block SIGTERM: {e}"))?;
+    let (stop_rx, mut stop_tx) =
+        UnixStream::pair().map_err(|e| format!("cannot make the stop channel: {e}"))?;
+    std::thread::Builder::new()
+        .name("memstat-signals".into())
+        .spawn(move || {
+            if let Ok(sig) = stop_signals.wait() {
+                log::info!("{sig}: stopping");
+            }
+            let _ = stop_tx.write_all(b"x");
+        })
+        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+
+    let pin_root = o.pin_root.clone().unwrap_or_else(|| match o.mode {
+        Mode::Host => "/sys/fs/bpf/memstat".into(),
+        Mode::Device => "/sys/fs/bpf".into(),
+    });
+    let load_errors = match o.mode {
+        Mode::Host => host_load(&pin_root)?,
+        Mode::Device => {
+            if !ready::wait(&pin_root, stop_rx.as_fd()) {
+                return Ok(());
+            }
+            HashMap::new()
+        }
+    };
+    let tracefs = Tracefs::find().map_err(|e| e.to_string());
+    let probes = Probes::open(
+        &pin_root,
+        tracefs.as_ref().map_err(Clone::clone),
+        &load_errors,
+    );
+    let service = Arc::new(Service::new(o.mode, probes, &o.state_dir, &o.passwd)?);
+    let socket = Socket::bind(&o.socket)
+        .map_err(|e| format!("cannot serve on {}: {e}", o.socket.display()))?;
+    log::info!(
+        "serving on {} ({} mode, pins in {}, state in {})",
+        socket.path().display(),
+        if o.mode == Mode::Host {
+            "host"
+        } else {
+            "device"
+        },
+        pin_root.display(),
+        o.state_dir.display()
+    );
+    socket
+        .serve(&service, o.limits, stop_rx.as_fd())
+        .map_err(|e| format!("serving on {}: {e}", socket.path().display()))?;
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Host mode: loads every built-in object into `pin_root` as the platform
+/// bpfloader would. An object that fails leaves its group unavailable; the
+/// returned map says why, by object name.
+#[cfg(not(target_os = "android"))]
+fn host_load(pin_root: &Path) -> Result<HashMap<String, String>, String> {
+    use memstatd::loader::{builtin, HostLoader};
+    if !pin_root.exists() {
+        std::fs::create_dir_all(pin_root).map_err(|e| {
+            format!(
+                "cannot create the pin root {}: {e} (is a bpffs mounted on its parent? \
+                 mount -t bpf bpf /sys/fs/bpf)",
+                pin_root.display()
+            )
+        })?;
+    }
+    let loader = HostLoader::new(pin_root).map_err(|e| e.to_string())?;
+    let mut errors = HashMap::new();
+    for (name, bytes) in builtin::OBJECTS {
+        match loader.load(name, bytes) {
+            Ok(report) => log::debug!("{report}"),
+            Err(e) => {
+                log::warn!("{name}: {e}");
+                errors.insert(name.to_string(), format!("the host loader refused it: {e}"));
+            }
+        }
+    }
+    Ok(errors)
+}
+
+#[cfg(target_os = "android")]
+fn host_load(_: &Path) -> Result<HashMap<String, String>, String> {
+    Err(
+        "--host is for Linux hosts; on Android the platform bpfloader loads memstat's objects"
+            .into(),
+    )
+}
+
+/// Device mode: waiting, with back-off, for the pins to be there.
+mod ready {
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    use std::path::Path;
+    use std::time::Duration;
+
+    /// Waits until the platform loader is done (Android: `bpf.progs_loaded`
+    /// is 1; Linux: the syscall group's program is pinned under `pin_root`).
+    /// False if `stop` became readable first.
+    pub fn wait(pin_root: &Path, stop: BorrowedFd<'_>) -> bool {
+        let mut delay = Duration::from_millis(50);
+        let mut said = false;
+        while !loaded(pin_root) {
+            if !said {
+                log::info!("waiting for {}", what(pin_root));
+                said = true;
+            }
+            if stopped(stop, delay) {
+                return false;
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        true
+    }
+
+    fn stopped(stop: BorrowedFd<'_>, timeout: Duration) -> bool {
+        let mut fd = libc::pollfd {
+            fd: stop.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: fd is one valid pollfd.
+        unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) > 0 }
+    }
+
+    #[cfg(target_os = "android")]
+    fn loaded(_: &Path) -> bool {
+        let mut value = [0 as libc::c_char; libc::PROP_VALUE_MAX as usize];
+        // SAFETY: the name is NUL-terminated; value has PROP_VALUE_MAX bytes.
+        let n = unsafe {
+            libc::__system_property_get(c"bpf.progs_loaded".as_ptr(), value.as_mut_ptr())
+        };
+        n == 1 && value[0] == b'1' as libc::c_char
+    }
+
+    #[cfg(target_os = "android")]
+    fn what(_: &Path) -> String {
+        "bpf.progs_loaded=1".into()
+    }
+
+    #[cfg(not(target_os = "android"))]
+    fn pin(pin_root: &Path) -> std::path::PathBuf {
+        use memstatd::abi::{prog_pin, syscalls};
+        prog_pin(pin_root, syscalls::OBJECT, syscalls::PROG_SYS_EXIT)
+    }
+
+    #[cfg(not(target_os = "android"))]
+    fn loaded(pin_root: &Path) -> bool {
+        pin(pin_root).exists()
+    }
+
+    #[cfg(not(target_os = "android"))]
+    fn what(pin_root: &Path) -> String {
+        format!("{} (pinned by the BPF loader)", pin(pin_root).display())
+    }
+}
+
+/// `log` to stderr on Linux, to logcat (tag memstatd) on Android.
+mod logging {
+    #[cfg(target_os = "android")]
+    pub fn init(verbose: bool) {
+        let level = if verbose {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Info
+        };
+        android_logger::init_once(
+            android_logger::Config::default()
+                .with_tag("memstatd")
+                .with_max_level(level),
+        );
+    }
+
+    #[cfg(not(target_os = "android"))]
+    pub fn init(verbose: bool) {
+        let level = if verbose {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Info
+        };
+        if log::set_logger(&Stderr).is_ok() {
+            log::set_max_level(level);
+        }
+    }
+
+    #[cfg(not(target_os = "android"))]
+    struct Stderr;
+
+    #[cfg(not(target_os = "android"))]
+    impl log::Log for Stderr {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.level() <= log::max_level()
+        }
+
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata()) {
+                eprintln!(
+                    "memstatd: {}: {}",
+                    r.level().as_str().to_lowercase(),
+                    r.args()
+                );
+            }
+        }
+
+        fn flush(&self) {}
+    }
+}

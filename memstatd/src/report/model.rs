@@ -1,0 +1,321 @@
+//! What a dump shows, as data: the text and JSON renderers both read these
+//! structures, so the two can never disagree. Field names are the JSON
+//! schema's (`docs/json.md`) and are stable within a schema version.
+
+use crate::probes::syscalls::syscall_name;
+use crate::stats::counters::{Counters, Histogram, Overflow};
+use crate::stats::diff::{Change, Kind};
+use crate::stats::metrics::{percentile, PERCENTILES};
+use crate::stats::state::{GenerationInfo, SnapshotMeta};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The schema every JSON output names in its `schema` field.
+pub const SCHEMA: &str = "memstat/1";
+
+/// The sections of a report, in print order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Section {
+    Header,
+    Probes,
+    Uids,
+    Syscalls,
+    Latency,
+    Overflow,
+    Daemon,
+}
+
+impl Section {
+    pub const ALL: [Section; 7] = [
+        Section::Header,
+        Section::Probes,
+        Section::Uids,
+        Section::Syscalls,
+        Section::Latency,
+        Section::Overflow,
+        Section::Daemon,
+    ];
+    /// What a dump without `-a` or `--section` shows.
+    pub const DEFAULT: [Section; 5] = [
+        Section::Header,
+        Section::Probes,
+        Section::Uids,
+        Section::Overflow,
+        Section::Daemon,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Header => "header",
+            Section::Probes => "probes",
+            Section::Uids => "uids",
+            Section::Syscalls => "syscalls",
+            Section::Latency => "latency",
+            Section::Overflow => "overflow",
+            Section::Daemon => "self",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Section::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Header {
+    pub kernel: String,
+    pub arch: &'static str,
+    /// `host` or `device`.
+    pub mode: &'static str,
+    pub uptime_s: f64,
+    pub generated_ms: u64,
+    pub generation: GenerationInfo,
+    pub window: Window,
+    pub latency_mode: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// One probe group's status line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProbeStatus {
+    pub group: String,
+    /// `live` or `unavailable`.
+    pub state: &'static str,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallRow {
+    pub nr: u32,
+    pub name: String,
+    pub count: u64,
+    pub errors: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Latency {
+    pub samples: u64,
+    pub p50_ns: u64,
+    pub p90_ns: u64,
+    pub p99_ns: u64,
+    /// Bucket `b` counts samples in `[2^b, 2^(b+1))` ns; the last is open-ended.
+    pub buckets: Vec<u64>,
+}
+
+impl Latency {
+    pub fn from_hist(hist: &Histogram) -> Option<Self> {
+        let [p50, p90, p99] = PERCENTILES.map(|(_, p)| percentile(hist, p));
+        Some(Latency {
+            samples: hist.iter().sum(),
+            p50_ns: p50?,
+            p90_ns: p90?,
+            p99_ns: p99?,
+            buckets: hist.to_vec(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UidRow {
+    pub uid: u32,
+    pub name: Option<String>,
+    pub syscalls: u64,
+    pub errors: u64,
+    /// Every syscall of the UID, most frequent first.
+    pub calls: Vec<CallRow>,
+    pub latency: Option<Latency>,
+}
+
+impl UidRow {
+    pub fn p(&self, label: &str) -> u64 {
+        self.latency.as_ref().map_or(0, |l| match label {
+            "p50" => l.p50_ns,
+            "p90" => l.p90_ns,
+            _ => l.p99_ns,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverflowView {
+    #[serde(flatten)]
+    pub counters: Overflow,
+    /// Capacity of the (UID, syscall) table and entries in use.
+    pub table_entries: u32,
+    pub table_used: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MapUsage {
+    pub name: String,
+    pub memlock_bytes: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgUsage {
+    pub section: String,
+    pub attached: bool,
+    pub run_count: Option<u64>,
+    pub avg_ns: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DaemonView {
+    pub pid: u32,
+    pub rss_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub map_bytes: u64,
+    pub maps: Vec<MapUsage>,
+    /// `kernel.bpf_stats_enabled`: run counts and times only when true.
+    pub bpf_stats_enabled: Option<bool>,
+    pub programs: Vec<ProgUsage>,
+}
+
+/// A whole report; `None` sections were not asked for.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<Header>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Vec<ProbeStatus>>,
+    /// Rows shown (after `--uid`, `--sort` and `--top`), and how many UIDs
+    /// there were before `--top`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uids: Option<Vec<UidRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uids_total: Option<usize>,
+    #[serde(skip)]
+    pub sorted_by: &'static str,
+    #[serde(skip)]
+    pub show_calls: bool,
+    #[serde(skip)]
+    pub show_latency: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<OverflowView>,
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<DaemonView>,
+    /// `--fail-if` thresholds crossed (empty without `--fail-if`).
+    pub failed: Vec<Crossing>,
+}
+
+/// The columns `--sort` accepts, with the order each sorts in.
+pub const SORT_COLUMNS: [&str; 7] = ["syscalls", "errors", "uid", "name", "p50", "p90", "p99"];
+
+/// The per-UID rows of `window`: every UID in it plus every UID of `wanted`
+/// (shown with zeros when idle), sorted by `sort` (numbers high first; uid
+/// and name ascending).
+pub fn uid_rows(
+    window: &Counters,
+    wanted: &[u32],
+    name_of: &dyn Fn(u32) -> Option<String>,
+    sort: &str,
+) -> Vec<UidRow> {
+    let mut rows: BTreeMap<u32, UidRow> = BTreeMap::new();
+    let row = |uid| UidRow {
+        uid,
+        name: name_of(uid),
+        syscalls: 0,
+        errors: 0,
+        calls: Vec::new(),
+        latency: None,
+    };
+    for &uid in wanted {
+        rows.entry(uid).or_insert_with(|| row(uid));
+    }
+    for (&(uid, nr), c) in &window.syscalls {
+        let r = rows.entry(uid).or_insert_with(|| row(uid));
+        r.syscalls += c.count;
+        r.errors += c.errors;
+        r.calls.push(CallRow {
+            nr,
+            name: syscall_name(nr).into_owned(),
+            count: c.count,
+            errors: c.errors,
+        });
+    }
+    for (&uid, hist) in &window.latency {
+        rows.entry(uid).or_insert_with(|| row(uid)).latency = Latency::from_hist(hist);
+    }
+    let mut rows: Vec<UidRow> = rows.into_values().collect();
+    for r in &mut rows {
+        r.calls
+            .sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr)));
+    }
+    sort_rows(&mut rows, sort);
+    rows
+}
+
+fn sort_rows(rows: &mut [UidRow], sort: &str) {
+    match sort {
+        "uid" => rows.sort_by_key(|r| r.uid),
+        "name" => rows.sort_by(|a, b| (&a.name, a.uid).cmp(&(&b.name, b.uid))),
+        "errors" => rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(a.uid.cmp(&b.uid))),
+        "p50" | "p90" | "p99" => {
+            rows.sort_by(|a, b| b.p(sort).cmp(&a.p(sort)).then(a.uid.cmp(&b.uid)))
+        }
+        _ => rows.sort_by(|a, b| b.syscalls.cmp(&a.syscalls).then(a.uid.cmp(&b.uid))),
+    }
+}
+
+/// `--diff`: one side's description.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffSide {
+    pub label: String,
+    pub taken_ms: u64,
+    pub generation: GenerationInfo,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UidDiff {
+    pub uid: u32,
+    pub name: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+/// A `--fail-if` threshold that a UID's metric crossed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Crossing {
+    pub threshold: String,
+    pub uid: u32,
+    pub metric: String,
+    pub from: Option<u64>,
+    pub to: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    pub schema: &'static str,
+    pub kind: &'static str,
+    pub diff: Kind,
+    pub from: DiffSide,
+    pub to: DiffSide,
+    pub uids: Vec<UidDiff>,
+    pub uids_total: usize,
+    pub failed: Vec<Crossing>,
+}
+
+/// `--list-snapshots`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotList {
+    pub schema: &'static str,
+    pub kind: &'static str,
+    pub current_generation: GenerationInfo,
+    pub snapshots: Vec<SnapshotMeta>,
+}
+
+/// The answer to an action (`--reset`, `--snapshot`, `--delete-snapshot`,
+/// `--latency`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionDone {
+    pub schema: &'static str,
+    pub kind: &'static str,
+    pub message: String,
+    pub generation: GenerationInfo,
+}

@@ -1,0 +1,383 @@
+//! The text renderer: what `memstat`, `dumpsys memstat` and bugreports show.
+//! Numbers are plain digits so that a shell script can read them too.
+
+use super::model::*;
+use crate::stats::diff::Kind;
+use crate::stats::state::GenerationInfo;
+use std::io::{self, Write};
+
+pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if let Some(h) = &r.header {
+        header(out, h)?;
+    }
+    if let Some(probes) = &r.probes {
+        writeln!(out, "\nPROBES")?;
+        for p in probes {
+            writeln!(out, "  {:<10} {}: {}", p.group, p.state, p.detail)?;
+        }
+    }
+    if let Some(rows) = &r.uids {
+        uid_table(out, r, rows)?;
+    }
+    if r.show_calls {
+        if let Some(rows) = &r.uids {
+            writeln!(out, "\nSYSCALLS (every syscall of each UID shown)")?;
+            writeln!(
+                out,
+                "  {:>10}  {:<20} {:>5} {:>12} {:>12}",
+                "UID", "SYSCALL", "NR", "COUNT", "ERRORS"
+            )?;
+            for row in rows {
+                for c in &row.calls {
+                    writeln!(
+                        out,
+                        "  {:>10}  {:<20} {:>5} {:>12} {:>12}",
+                        row.uid, c.name, c.nr, c.count, c.errors
+                    )?;
+                }
+            }
+        }
+    }
+    if r.show_latency {
+        if let Some(rows) = &r.uids {
+            writeln!(
+                out,
+                "\nLATENCY (samples per log2 bucket of syscall latency)"
+            )?;
+            for row in rows {
+                let Some(l) = &row.latency else { continue };
+                let buckets: Vec<String> = l
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(b, n)| format!("<{}:{n}", ns(1u64 << (b + 1))))
+                    .collect();
+                writeln!(out, "  {:>10}  {}", row.uid, buckets.join(" "))?;
+            }
+        }
+    }
+    if let Some(o) = &r.overflow {
+        let c = &o.counters;
+        writeln!(out, "\nOVERFLOW AND DROPS")?;
+        writeln!(
+            out,
+            "  calls with no room in the (UID, syscall) table: {} ({} errors); table {} of {} entries used",
+            c.count, c.errors, o.table_used, o.table_entries
+        )?;
+        writeln!(
+            out,
+            "  latency samples of UIDs with no histogram of their own: {}",
+            c.latency_samples
+        )?;
+        writeln!(
+            out,
+            "  start times dropped: {}; returns without a start time: {}",
+            c.start_dropped, c.unmatched
+        )?;
+    }
+    if let Some(d) = &r.daemon {
+        daemon(out, d)?;
+    }
+    failures(out, &r.failed)
+}
+
+fn header(out: &mut dyn Write, h: &Header) -> io::Result<()> {
+    writeln!(out, "memstat: per-UID syscall statistics")?;
+    writeln!(
+        out,
+        "kernel {} ({}), {} mode, up {}, report at {}",
+        h.kernel,
+        h.arch,
+        h.mode,
+        duration(h.uptime_s as u64 * 1000),
+        time(h.generated_ms)
+    )?;
+    writeln!(out, "{}", generation(&h.generation))?;
+    writeln!(
+        out,
+        "window {} to {} ({}); latency mode {}",
+        time(h.window.start_ms),
+        time(h.window.end_ms),
+        duration(h.window.end_ms.saturating_sub(h.window.start_ms)),
+        if h.latency_mode { "on" } else { "off" }
+    )
+}
+
+fn generation(g: &GenerationInfo) -> String {
+    format!(
+        "generation {}, started {} by {}",
+        g.id,
+        time(g.started_ms),
+        g.cause.describe()
+    )
+}
+
+fn uid_table(out: &mut dyn Write, r: &Report, rows: &[UidRow]) -> io::Result<()> {
+    let total = r.uids_total.unwrap_or(rows.len());
+    writeln!(
+        out,
+        "\nUIDS ({} of {total}, by {})",
+        rows.len(),
+        r.sorted_by
+    )?;
+    let latency = rows.iter().any(|r| r.latency.is_some());
+    write!(
+        out,
+        "  {:>10}  {:<16} {:>12} {:>10}",
+        "UID", "NAME", "SYSCALLS", "ERRORS"
+    )?;
+    if latency {
+        write!(out, " {:>9} {:>9} {:>9}", "P50<=", "P90<=", "P99<=")?;
+    }
+    writeln!(out, "  TOP SYSCALLS")?;
+    for row in rows {
+        write!(
+            out,
+            "  {:>10}  {:<16} {:>12} {:>10}",
+            row.uid,
+            row.name.as_deref().unwrap_or("-"),
+            row.syscalls,
+            row.errors
+        )?;
+        if latency {
+            match &row.latency {
+                Some(l) => write!(
+                    out,
+                    " {:>9} {:>9} {:>9}",
+                    ns(l.p50_ns),
+                    ns(l.p90_ns),
+                    ns(l.p99_ns)
+                )?,
+                None => write!(out, " {:>9} {:>9} {:>9}", "-", "-", "-")?,
+            }
+        }
+        let top: Vec<String> = row
+            .calls
+            .iter()
+            .take(3)
+            .map(|c| match c.errors {
+                0 => format!("{} {}", c.name, c.count),
+                e => format!("{} {} ({e} err)", c.name, c.count),
+            })
+            .collect();
+        writeln!(out, "  {}", top.join(", "))?;
+    }
+    Ok(())
+}
+
+fn daemon(out: &mut dyn Write, d: &DaemonView) -> io::Result<()> {
+    writeln!(out, "\nSELF")?;
+    let opt = |v: Option<u64>| v.map_or("unknown".to_owned(), bytes);
+    writeln!(
+        out,
+        "  memstatd pid {}: rss {}, peak {}",
+        d.pid,
+        opt(d.rss_bytes),
+        opt(d.peak_rss_bytes)
+    )?;
+    let maps: Vec<String> = d
+        .maps
+        .iter()
+        .map(|m| format!("{} {}", m.name, opt(m.memlock_bytes)))
+        .collect();
+    writeln!(
+        out,
+        "  BPF maps {}: {}",
+        bytes(d.map_bytes),
+        maps.join(", ")
+    )?;
+    match d.bpf_stats_enabled {
+        Some(true) => writeln!(out, "  programs (kernel.bpf_stats_enabled=1):")?,
+        Some(false) => writeln!(
+            out,
+            "  programs (run counts off: sysctl kernel.bpf_stats_enabled=1 turns them on, at a small cost per run):"
+        )?,
+        None => writeln!(out, "  programs (kernel.bpf_stats_enabled unreadable):")?,
+    }
+    for p in &d.programs {
+        write!(
+            out,
+            "    {:<40} {}",
+            p.section,
+            if p.attached { "attached" } else { "detached" }
+        )?;
+        match (p.run_count, p.avg_ns) {
+            (Some(n), Some(avg)) => writeln!(out, "  runs {n}  avg {avg} ns")?,
+            (Some(n), None) => writeln!(out, "  runs {n}")?,
+            _ => writeln!(out)?,
+        }
+    }
+    Ok(())
+}
+
+fn failures(out: &mut dyn Write, failed: &[Crossing]) -> io::Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nFAILED THRESHOLDS")?;
+    for f in failed {
+        match f.from {
+            Some(from) => writeln!(
+                out,
+                "  uid {}: {} went {from} -> {}: crosses --fail-if '{}'",
+                f.uid, f.metric, f.to, f.threshold
+            )?,
+            None => writeln!(
+                out,
+                "  uid {}: {} is {}: crosses --fail-if '{}'",
+                f.uid, f.metric, f.to, f.threshold
+            )?,
+        }
+    }
+    Ok(())
+}
+
+pub fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
+    let what = match d.diff {
+        Kind::Interval => "interval: what happened between the two moments (one generation)",
+        Kind::Comparison => "comparison of two runs (two generations, each begun by --reset)",
+    };
+    writeln!(out, "memstat diff, {what}")?;
+    for (tag, side) in [("from", &d.from), ("to", &d.to)] {
+        writeln!(
+            out,
+            "{tag:>4}: {} at {}, {}",
+            side.label,
+            time(side.taken_ms),
+            generation(&side.generation)
+        )?;
+    }
+    writeln!(out, "\nUIDS ({} of {})", d.uids.len(), d.uids_total)?;
+    writeln!(
+        out,
+        "  {:>10}  {:<16} {:<36} {:>12} {:>12} {:>12} {:>9}",
+        "UID", "NAME", "METRIC", "FROM", "TO", "DELTA", "CHANGE"
+    )?;
+    for u in &d.uids {
+        for c in &u.changes {
+            let pct = match c.percent {
+                Some(p) => format!("{p:+.1}%"),
+                None => "new".into(),
+            };
+            writeln!(
+                out,
+                "  {:>10}  {:<16} {:<36} {:>12} {:>12} {:>+12} {:>9}",
+                u.uid,
+                u.name.as_deref().unwrap_or("-"),
+                c.metric,
+                c.from,
+                c.to,
+                c.delta,
+                pct
+            )?;
+        }
+    }
+    failures(out, &d.failed)
+}
+
+pub fn snapshot_list(out: &mut dyn Write, l: &SnapshotList) -> io::Result<()> {
+    writeln!(out, "current: {}", generation(&l.current_generation))?;
+    if l.snapshots.is_empty() {
+        return writeln!(out, "no snapshots (memstat --snapshot NAME saves one)");
+    }
+    writeln!(out, "{:<24} {:<20} GENERATION", "SNAPSHOT", "TAKEN")?;
+    for s in &l.snapshots {
+        writeln!(
+            out,
+            "{:<24} {:<20} {}",
+            s.name,
+            time(s.taken_ms),
+            generation(&s.generation)
+        )?;
+    }
+    Ok(())
+}
+
+pub fn action(out: &mut dyn Write, a: &ActionDone) -> io::Result<()> {
+    writeln!(out, "{}", a.message)
+}
+
+/// `2026-11-24 14:03:11Z` from Unix milliseconds.
+pub fn time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
+/// calendar (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `1d 02:03:04`, `02:03:04` or `3.2s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 60_000 {
+        return format!("{:.1}s", ms as f64 / 1000.0);
+    }
+    let s = ms / 1000;
+    let hms = format!("{:02}:{:02}:{:02}", s / 3600 % 24, s / 60 % 60, s % 60);
+    match s / 86_400 {
+        0 => hms,
+        d => format!("{d}d {hms}"),
+    }
+}
+
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 10 << 20 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 10 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
+}
+
+pub fn ns(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1}s", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1}ms", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1}us", n as f64 / 1e3),
+        n => format!("{n}ns"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_durations() {
+        assert_eq!(time(0), "1970-01-01 00:00:00Z");
+        // 2026-11-24 14:03:11 UTC, as `date -u -d @1795528991` prints it.
+        assert_eq!(time(1_795_528_991_000), "2026-11-24 14:03:11Z");
+        assert_eq!(time(951_782_400_000), "2000-02-29 00:00:00Z");
+        assert_eq!(duration(3_200), "3.2s");
+        assert_eq!(duration(3_723_000), "01:02:03");
+        assert_eq!(duration(90_000_000), "1d 01:00:00");
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(20 << 10), "20 KiB");
+        assert_eq!(bytes(3 << 19), "1.5 MiB");
+        assert_eq!(ns(2048), "2.0us");
+        assert_eq!(ns(1 << 24), "16.8ms");
+        assert_eq!(ns(999), "999ns");
+    }
+}

@@ -1,0 +1,373 @@
+//! The dump arguments, dumpsys style: what `memstat ARGS`, `dumpsys memstat
+//! ARGS` and bugreports (`-a`) pass. Every error names the argument and the
+//! valid choices.
+
+use crate::report::model::{Section, SORT_COLUMNS};
+use crate::stats::metrics::Threshold;
+
+pub const USAGE: &str = "\
+usage: memstat [OPTIONS]
+Per-UID syscall statistics from memstatd.
+
+Report (the default):
+  -a                     everything: every section, every UID
+  --uid U[,U...]         only these UIDs (shown even when idle); repeatable
+  --top N                at most N UIDs
+  --sort COLUMN          syscalls (default), errors, uid, name, p50, p90, p99
+  --section NAME[,NAME]  only these sections; repeatable:
+                         header, probes, uids, syscalls, latency, overflow, self
+  --json                 JSON (schema memstat/1, see docs/json.md)
+  --fail-if 'M OP V'     fail (exit 1) when a UID's metric M crosses V;
+                         OP is > >= < <=; V is a number, or with --diff +N/-N
+                         (change) or +N%/-N% (change in percent); repeatable;
+                         e.g. --fail-if 'syscalls.errors>+5%'
+
+Windows, snapshots and diffs (a window runs from the last reset to now):
+  --reset                start a new generation: counting from now on
+  --snapshot NAME        save the current window as NAME (replaces NAME)
+  --diff NAME [NAME2]    per-UID changes from snapshot NAME to NAME2 (or now)
+  --list-snapshots       list the saved snapshots
+  --delete-snapshot NAME delete a snapshot
+
+Latency:
+  --latency on|off       time every syscall per UID (costs one more program
+                         run per syscall while on)
+
+  -h, --help             this text
+";
+
+/// What a dump does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Help,
+    Report,
+    Reset,
+    Snapshot(String),
+    Diff { from: String, to: Option<String> },
+    ListSnapshots,
+    DeleteSnapshot(String),
+    Latency(bool),
+}
+
+impl Command {
+    fn flag(&self) -> &'static str {
+        match self {
+            Command::Help => "-h",
+            Command::Report => "",
+            Command::Reset => "--reset",
+            Command::Snapshot(_) => "--snapshot",
+            Command::Diff { .. } => "--diff",
+            Command::ListSnapshots => "--list-snapshots",
+            Command::DeleteSnapshot(_) => "--delete-snapshot",
+            Command::Latency(_) => "--latency",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Args {
+    pub command: Command,
+    pub all: bool,
+    pub uids: Vec<u32>,
+    pub top: Option<usize>,
+    pub sort: &'static str,
+    /// Empty: the default sections (or all with `-a`).
+    pub sections: Vec<Section>,
+    pub json: bool,
+    pub fail_if: Vec<Threshold>,
+}
+
+impl Args {
+    /// The sections to show, in print order.
+    pub fn sections(&self) -> Vec<Section> {
+        let mut s = if !self.sections.is_empty() {
+            self.sections.clone()
+        } else if self.all {
+            Section::ALL.to_vec()
+        } else {
+            Section::DEFAULT.to_vec()
+        };
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+const OPTIONS: &str = "-h, -a, --uid, --top, --sort, --section, --json, --fail-if, --reset, \
+                       --snapshot, --diff, --list-snapshots, --delete-snapshot, --latency";
+
+/// Upper bound of `--top`: no report has more UIDs than this.
+const MAX_TOP: usize = 1 << 20;
+
+pub fn parse(args: &[String]) -> Result<Args, String> {
+    let mut out = Args {
+        command: Command::Report,
+        all: false,
+        uids: Vec::new(),
+        top: None,
+        sort: "syscalls",
+        sections: Vec::new(),
+        json: false,
+        fail_if: Vec::new(),
+    };
+    let mut sort_given = false;
+    let mut it = args.iter().map(String::as_str).peekable();
+    while let Some(arg) = it.next() {
+        // `--opt=value` is `--opt value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg, None),
+        };
+        let mut value = |what: &str| -> Result<&str, String> {
+            match inline {
+                Some(v) => Ok(v),
+                None => it
+                    .next_if(|v| !v.starts_with("--"))
+                    .ok_or_else(|| format!("{flag} needs {what}")),
+            }
+        };
+        let mut command = |c: Command| -> Result<(), String> {
+            if out.command != Command::Report {
+                return Err(format!(
+                    "{} and {} cannot be combined: give one of them",
+                    out.command.flag(),
+                    c.flag()
+                ));
+            }
+            out.command = c;
+            Ok(())
+        };
+        match flag {
+            "-h" | "--help" => command(Command::Help)?,
+            "-a" => out.all = true,
+            "--json" => out.json = true,
+            "--uid" => {
+                for u in value("a UID list, e.g. --uid 10123,10124")?.split(',') {
+                    let uid = u.trim().parse().map_err(|_| {
+                        format!("--uid: {u:?} is not a UID (a number from 0 to 4294967295)")
+                    })?;
+                    out.uids.push(uid);
+                }
+            }
+            "--top" => {
+                let v = value("a number of UIDs")?;
+                out.top = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_TOP).contains(n))
+                        .ok_or_else(|| {
+                            format!("--top: {v:?} is not a number from 1 to {MAX_TOP}")
+                        })?,
+                );
+            }
+            "--sort" => {
+                let v = value("a column")?;
+                out.sort = SORT_COLUMNS.into_iter().find(|c| *c == v).ok_or_else(|| {
+                    format!(
+                        "--sort: unknown column {v:?}; valid: {}",
+                        SORT_COLUMNS.join(", ")
+                    )
+                })?;
+                sort_given = true;
+            }
+            "--section" => {
+                for name in value("a section name")?.split(',') {
+                    let s = Section::parse(name.trim()).ok_or_else(|| {
+                        let valid: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
+                        format!(
+                            "--section: unknown section {name:?}; valid: {}",
+                            valid.join(", ")
+                        )
+                    })?;
+                    out.sections.push(s);
+                }
+            }
+            "--fail-if" => out.fail_if.push(Threshold::parse(value(
+                "a threshold, e.g. 'syscalls.errors>+5%'",
+            )?)?),
+            "--reset" => command(Command::Reset)?,
+            "--snapshot" => command(Command::Snapshot(value("a snapshot name")?.to_owned()))?,
+            "--diff" => {
+                let from = value("a snapshot name")?.to_owned();
+                let to = match inline {
+                    Some(_) => None,
+                    None => it.next_if(|v| !v.starts_with('-')).map(str::to_owned),
+                };
+                command(Command::Diff { from, to })?
+            }
+            "--list-snapshots" => command(Command::ListSnapshots)?,
+            "--delete-snapshot" => command(Command::DeleteSnapshot(
+                value("a snapshot name")?.to_owned(),
+            ))?,
+            "--latency" => {
+                let on = match value("on or off")? {
+                    "on" => true,
+                    "off" => false,
+                    v => return Err(format!("--latency: {v:?} is not on or off")),
+                };
+                command(Command::Latency(on))?
+            }
+            "--proto" => return Err("--proto: protobuf output is not supported; use --json".into()),
+            _ => {
+                return Err(format!(
+                    "unknown argument {arg:?}; valid: {OPTIONS} (-h explains them)"
+                ))
+            }
+        }
+    }
+    check_combinations(&out, sort_given)?;
+    Ok(out)
+}
+
+fn check_combinations(a: &Args, sort_given: bool) -> Result<(), String> {
+    let is_diff = matches!(a.command, Command::Diff { .. });
+    let is_view = is_diff || a.command == Command::Report;
+    if !is_view {
+        let extra = [
+            (!a.uids.is_empty(), "--uid"),
+            (a.top.is_some(), "--top"),
+            (sort_given, "--sort"),
+            (!a.sections.is_empty(), "--section"),
+            (!a.fail_if.is_empty(), "--fail-if"),
+        ];
+        if let Some((_, flag)) = extra.iter().find(|(given, _)| *given) {
+            return Err(format!(
+                "{flag} does not apply to {}: use it with a report or --diff",
+                a.command.flag()
+            ));
+        }
+    }
+    if is_diff && !a.sections.is_empty() {
+        return Err("--section does not apply to --diff: a diff has one table".into());
+    }
+    if !is_diff {
+        if let Some(t) = a.fail_if.iter().find(|t| t.is_relative()) {
+            return Err(format!(
+                "--fail-if '{t}' compares two sides: use it with --diff, or give a plain value"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Args, String> {
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_and_dumpsys_flags() {
+        let a = p(&[]).unwrap();
+        assert_eq!(a.command, Command::Report);
+        assert_eq!(a.sections(), Section::DEFAULT.to_vec());
+        assert_eq!(p(&["-a"]).unwrap().sections(), Section::ALL.to_vec());
+        assert_eq!(p(&["-h"]).unwrap().command, Command::Help);
+    }
+
+    #[test]
+    fn report_options() {
+        let a = p(&[
+            "--uid",
+            "61001,61002",
+            "--uid=7",
+            "--top",
+            "5",
+            "--sort",
+            "errors",
+            "--section",
+            "uids,self",
+            "--section",
+            "header",
+            "--json",
+            "--fail-if",
+            "syscalls.errors>10",
+        ])
+        .unwrap();
+        assert_eq!(a.uids, [61001, 61002, 7]);
+        assert_eq!(a.top, Some(5));
+        assert_eq!(a.sort, "errors");
+        assert_eq!(
+            a.sections(),
+            [Section::Header, Section::Uids, Section::Daemon]
+        );
+        assert!(a.json);
+        assert_eq!(a.fail_if.len(), 1);
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(p(&["--reset"]).unwrap().command, Command::Reset);
+        assert_eq!(
+            p(&["--diff", "a", "b", "--json"]).unwrap().command,
+            Command::Diff {
+                from: "a".into(),
+                to: Some("b".into())
+            }
+        );
+        let d = p(&["--diff", "a", "--fail-if", "syscalls.count>+5%"]).unwrap();
+        assert_eq!(
+            d.command,
+            Command::Diff {
+                from: "a".into(),
+                to: None
+            }
+        );
+        assert_eq!(
+            p(&["--latency", "on"]).unwrap().command,
+            Command::Latency(true)
+        );
+        assert_eq!(
+            p(&["--snapshot=base"]).unwrap().command,
+            Command::Snapshot("base".into())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_argument_and_the_choices() {
+        for (args, says) in [
+            (
+                &["--bogus"][..],
+                "unknown argument \"--bogus\"; valid: -h, -a, --uid",
+            ),
+            (&["--uid", "abc"], "--uid: \"abc\" is not a UID"),
+            (&["--uid"], "--uid needs a UID list"),
+            (&["--top", "0"], "--top: \"0\" is not a number from 1"),
+            (
+                &["--sort", "size"],
+                "--sort: unknown column \"size\"; valid: syscalls, errors",
+            ),
+            (
+                &["--section", "nope"],
+                "--section: unknown section \"nope\"; valid: header",
+            ),
+            (
+                &["--reset", "--snapshot", "x"],
+                "--reset and --snapshot cannot be combined",
+            ),
+            (
+                &["--reset", "--uid", "1"],
+                "--uid does not apply to --reset",
+            ),
+            (
+                &["--fail-if", "syscalls.errors>+5%"],
+                "compares two sides: use it with --diff",
+            ),
+            (
+                &["--latency", "maybe"],
+                "--latency: \"maybe\" is not on or off",
+            ),
+            (&["--proto"], "use --json"),
+            (
+                &["--diff", "a", "--section", "uids"],
+                "--section does not apply to --diff",
+            ),
+            (&["--fail-if", "bad>1"], "unknown metric \"bad\""),
+        ] {
+            let e = p(args).unwrap_err();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+    }
+}

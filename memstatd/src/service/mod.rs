@@ -1,0 +1,666 @@
+//! The service core: `dump(out, args, caller)`, the one path every output
+//! takes (the memstat CLI over the host socket, dumpsys and bugreports over
+//! binder). Transports only carry bytes and the caller's identity.
+//!
+//! Access: root sees every UID and may change state (reset, snapshots,
+//! latency mode); any other caller sees only its own UID and may only read.
+
+pub mod args;
+
+use crate::bpf::Map;
+use crate::probes::syscalls::{SyscallProbe, SyscallSample};
+use crate::probes::Probes;
+use crate::report::model::*;
+use crate::report::{self, text};
+use crate::stats::counters::Counters;
+use crate::stats::diff::{self, Side};
+use crate::stats::metrics::{self, Threshold, UidMetrics};
+use crate::stats::state::{
+    GenerationInfo, Opened, Snapshot, SnapshotMeta, Source, StateError, Store,
+};
+use crate::system;
+use crate::uid::UidNames;
+use args::{Args, Command};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use thiserror::Error;
+
+/// Who is asking, as the transport vouches for it (SO_PEERCRED, binder).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    pub pid: i32,
+}
+
+impl Caller {
+    fn sees_all(self) -> bool {
+        self.uid == 0
+    }
+}
+
+/// A dump that ran to its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A `--fail-if` threshold was crossed (the dump says which).
+    ThresholdCrossed,
+}
+
+#[derive(Debug, Error)]
+pub enum DumpError {
+    /// Bad arguments: the message names the argument and the choices.
+    #[error("{0}")]
+    Usage(String),
+    #[error("permission denied: {0}")]
+    Denied(String),
+    #[error("{0}")]
+    Failed(String),
+    /// The output went away (the client hung up).
+    #[error("output closed: {0}")]
+    Output(#[from] io::Error),
+}
+
+impl From<StateError> for DumpError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Io { .. } | StateError::Corrupt { .. } => DumpError::Failed(e.to_string()),
+            _ => DumpError::Usage(e.to_string()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Host,
+    Device,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Host => "host",
+            Mode::Device => "device",
+        }
+    }
+}
+
+struct Engine {
+    probes: Probes,
+    store: Store,
+    names: UidNames,
+}
+
+pub struct Service {
+    mode: Mode,
+    engine: Mutex<Engine>,
+}
+
+/// One read of every live group, with what the report needs of the maps.
+struct Reading {
+    counters: Counters,
+    table_used: u32,
+    table_entries: u32,
+    latency_on: bool,
+}
+
+impl Service {
+    /// The service over opened probes, with its state in `state_dir` and UID
+    /// names from `passwd`. A generation goes on across restarts unless the
+    /// kernel's counters were reset in between.
+    pub fn new(
+        mode: Mode,
+        probes: Probes,
+        state_dir: &Path,
+        passwd: &Path,
+    ) -> Result<Self, String> {
+        let boot_id = system::boot_id().map_err(|e| format!("cannot tell this boot: {e}"))?;
+        let (store, opened) = match &probes.syscalls {
+            Ok(p) => {
+                let sample = p.read().map_err(|e| e.to_string())?;
+                let source = Source {
+                    boot_id,
+                    maps: p
+                        .maps()
+                        .iter()
+                        .map(|(name, map)| {
+                            (format!("{}/{name}", crate::abi::syscalls::OBJECT), map.id())
+                        })
+                        .collect(),
+                };
+                let since = counters_since_ms(p);
+                Store::open(
+                    state_dir,
+                    Some((&source, &Counters::from_sample(&sample))),
+                    since,
+                )
+            }
+            Err(_) => Store::open(state_dir, None, system::now_ms()),
+        }
+        .map_err(|e| e.to_string())?;
+        match opened {
+            Opened::Continued => log::info!(
+                "generation {} goes on ({})",
+                store.generation().info.id,
+                store.generation().info.cause.describe()
+            ),
+            Opened::Started(why) => {
+                log::info!("generation {} started: {why}", store.generation().info.id)
+            }
+        }
+        Ok(Service {
+            mode,
+            engine: Mutex::new(Engine {
+                probes,
+                store,
+                names: UidNames::passwd(passwd),
+            }),
+        })
+    }
+
+    /// The engine; a client thread that panicked while holding it left
+    /// nothing half-written (state is written to disk atomically), so the
+    /// lock is taken over rather than poisoning the daemon.
+    fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Renders what `args` ask for to `out`, as `caller` may see it.
+    pub fn dump(
+        &self,
+        out: &mut dyn Write,
+        args: &[String],
+        caller: Caller,
+    ) -> Result<Outcome, DumpError> {
+        let a = args::parse(args).map_err(DumpError::Usage)?;
+        self.check_access(&a, caller)?;
+        match &a.command {
+            Command::Help => {
+                out.write_all(args::USAGE.as_bytes())?;
+                Ok(Outcome::Done)
+            }
+            Command::Report => self.report(out, &a, caller),
+            Command::Diff { from, to } => self.diff(out, &a, caller, from, to.as_deref()),
+            Command::Reset => {
+                let mut e = self.engine();
+                let reading = e.read()?;
+                let previous = e.store.generation().info.clone();
+                let now = system::now_ms();
+                let g = e.store.reset(reading.counters, now)?.info.clone();
+                drop(e);
+                let message = format!(
+                    "generation {} started at {}: windows count from now on (generation {} ran {})",
+                    g.id,
+                    text::time(g.started_ms),
+                    previous.id,
+                    text::duration(now.saturating_sub(previous.started_ms))
+                );
+                action(out, &a, "reset", message, g)
+            }
+            Command::Snapshot(name) => {
+                let e = self.engine();
+                let window = e.window()?.0;
+                let uids = metrics::per_uid(&window).len();
+                let replaced = e.store.save_snapshot(name, window, system::now_ms())?;
+                let g = e.store.generation().info.clone();
+                drop(e);
+                let message = format!(
+                    "snapshot {name:?} {} ({uids} UIDs, generation {})",
+                    if replaced { "replaced" } else { "saved" },
+                    g.id
+                );
+                action(out, &a, "snapshot", message, g)
+            }
+            Command::DeleteSnapshot(name) => {
+                let e = self.engine();
+                e.store.delete_snapshot(name)?;
+                let g = e.store.generation().info.clone();
+                drop(e);
+                action(out, &a, "delete", format!("snapshot {name:?} deleted"), g)
+            }
+            Command::ListSnapshots => {
+                let e = self.engine();
+                let list = SnapshotList {
+                    schema: SCHEMA,
+                    kind: "snapshots",
+                    current_generation: e.store.generation().info.clone(),
+                    snapshots: e.store.list_snapshots()?,
+                };
+                drop(e);
+                if a.json {
+                    report::json(out, &list)?;
+                } else {
+                    text::snapshot_list(out, &list)?;
+                }
+                Ok(Outcome::Done)
+            }
+            Command::Latency(on) => {
+                let mut e = self.engine();
+                let probe = e.probes.syscalls.as_mut().map_err(|why| {
+                    DumpError::Failed(format!("the syscalls probe group is unavailable: {why}"))
+                })?;
+                probe.set_latency(*on).map_err(|err| {
+                    DumpError::Failed(format!("cannot switch latency mode: {err}"))
+                })?;
+                let g = e.store.generation().info.clone();
+                drop(e);
+                let message = format!("latency mode {}", if *on { "on" } else { "off" });
+                action(out, &a, "latency", message, g)
+            }
+        }
+    }
+
+    fn check_access(&self, a: &Args, caller: Caller) -> Result<(), DumpError> {
+        if caller.sees_all() {
+            return Ok(());
+        }
+        let changes_state = matches!(
+            a.command,
+            Command::Reset
+                | Command::Snapshot(_)
+                | Command::DeleteSnapshot(_)
+                | Command::Latency(_)
+        );
+        if changes_state {
+            return Err(DumpError::Denied(format!(
+                "uid {} may only read its own statistics; changing state needs root",
+                caller.uid
+            )));
+        }
+        if let Some(other) = a.uids.iter().find(|&&u| u != caller.uid) {
+            return Err(DumpError::Denied(format!(
+                "uid {} may see only its own UID, not uid {other}",
+                caller.uid
+            )));
+        }
+        Ok(())
+    }
+
+    fn report(&self, out: &mut dyn Write, a: &Args, caller: Caller) -> Result<Outcome, DumpError> {
+        let sections = a.sections();
+        let has = |s| sections.contains(&s);
+        let mut e = self.engine();
+        let now = system::now_ms();
+        let (mut window, reading) = e.window()?;
+        let generation = e.store.generation().info.clone();
+        e.names.refresh();
+        let wanted = visible_uids(a, caller);
+        if let Some(keep) = &wanted {
+            window.retain_uids(|u| keep.contains(&u));
+        }
+        let needs_rows = has(Section::Uids) || has(Section::Syscalls) || has(Section::Latency);
+        let names = &e.names;
+        let name_of = |uid| names.name(uid).map(str::to_owned);
+        let mut rows = if needs_rows || !a.fail_if.is_empty() {
+            uid_rows(&window, wanted.as_deref().unwrap_or(&[]), &name_of, a.sort)
+        } else {
+            Vec::new()
+        };
+        let failed = if a.fail_if.is_empty() {
+            Vec::new()
+        } else {
+            let per_uid = metrics::per_uid(&window);
+            let empty = UidMetrics::new();
+            let mut failed = Vec::new();
+            for row in &rows {
+                let m = per_uid.get(&row.uid).unwrap_or(&empty);
+                failed.extend(crossings(&a.fail_if, row.uid, None, m));
+            }
+            failed
+        };
+        let uids_total = rows.len();
+        if let Some(top) = a.top {
+            rows.truncate(top);
+        }
+        let report = Report {
+            schema: SCHEMA,
+            kind: "report",
+            header: has(Section::Header).then(|| Header {
+                kernel: system::kernel_release().unwrap_or_else(|e| format!("unknown ({e})")),
+                arch: std::env::consts::ARCH,
+                mode: self.mode.name(),
+                uptime_s: system::uptime_s().unwrap_or(0.0),
+                generated_ms: now,
+                window: Window {
+                    start_ms: generation.started_ms,
+                    end_ms: now,
+                },
+                generation,
+                latency_mode: reading.latency_on,
+            }),
+            probes: has(Section::Probes).then(|| e.probe_status()),
+            uids: needs_rows.then_some(rows),
+            uids_total: needs_rows.then_some(uids_total),
+            sorted_by: a.sort,
+            show_calls: has(Section::Syscalls),
+            show_latency: has(Section::Latency),
+            overflow: has(Section::Overflow).then(|| OverflowView {
+                counters: window.overflow,
+                table_entries: reading.table_entries,
+                table_used: reading.table_used,
+            }),
+            daemon: has(Section::Daemon).then(|| e.daemon_view()),
+            failed,
+        };
+        drop(e);
+        let outcome = outcome(&report.failed);
+        if a.json {
+            report::json(out, &report)?;
+        } else {
+            text::report(out, &report)?;
+        }
+        Ok(outcome)
+    }
+
+    fn diff(
+        &self,
+        out: &mut dyn Write,
+        a: &Args,
+        caller: Caller,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<Outcome, DumpError> {
+        let mut e = self.engine();
+        let earlier = e.store.load_snapshot(from)?;
+        let later = match to {
+            Some(name) => e.store.load_snapshot(name)?,
+            None => {
+                let window = e.window()?.0;
+                Snapshot {
+                    meta: SnapshotMeta {
+                        name: String::new(),
+                        taken_ms: system::now_ms(),
+                        generation: e.store.generation().info.clone(),
+                    },
+                    window,
+                }
+            }
+        };
+        e.names.refresh();
+        let label = |name: Option<&str>| match name {
+            Some(n) => format!("snapshot {n:?}"),
+            None => "now".to_owned(),
+        };
+        let side = |s: &Snapshot, name| Side {
+            label: label(name),
+            generation: s.meta.generation.clone(),
+        };
+        let kind =
+            diff::kind(&side(&earlier, Some(from)), &side(&later, to)).map_err(DumpError::Usage)?;
+        let wanted = visible_uids(a, caller);
+        let mut changes = diff::changes(&earlier.window, &later.window);
+        if let Some(keep) = &wanted {
+            changes.retain(|u, _| keep.contains(u));
+            for &u in keep {
+                changes
+                    .entry(u)
+                    .or_insert_with(|| diff::uid_changes(&UidMetrics::new(), &UidMetrics::new()));
+            }
+        }
+        let (ma, mb) = (
+            metrics::per_uid(&earlier.window),
+            metrics::per_uid(&later.window),
+        );
+        let empty = UidMetrics::new();
+        let mut failed = Vec::new();
+        for &uid in changes.keys() {
+            let (f, t) = (
+                ma.get(&uid).unwrap_or(&empty),
+                mb.get(&uid).unwrap_or(&empty),
+            );
+            failed.extend(crossings(&a.fail_if, uid, Some(f), t));
+        }
+        let mut uids: Vec<UidDiff> = changes
+            .into_iter()
+            .map(|(uid, changes)| UidDiff {
+                uid,
+                name: e.names.name(uid).map(str::to_owned),
+                changes,
+            })
+            .collect();
+        drop(e);
+        sort_diff(&mut uids, a.sort);
+        let uids_total = uids.len();
+        if let Some(top) = a.top {
+            uids.truncate(top);
+        }
+        let d = DiffReport {
+            schema: SCHEMA,
+            kind: "diff",
+            diff: kind,
+            from: DiffSide {
+                label: label(Some(from)),
+                taken_ms: earlier.meta.taken_ms,
+                generation: earlier.meta.generation.clone(),
+            },
+            to: DiffSide {
+                label: label(to),
+                taken_ms: later.meta.taken_ms,
+                generation: later.meta.generation.clone(),
+            },
+            uids,
+            uids_total,
+            failed,
+        };
+        let outcome = outcome(&d.failed);
+        if a.json {
+            report::json(out, &d)?;
+        } else {
+            text::diff(out, &d)?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// The UIDs a report shows: `--uid`'s, or the caller's own when it may not
+/// see all; `None` is every UID.
+fn visible_uids(a: &Args, caller: Caller) -> Option<Vec<u32>> {
+    if !a.uids.is_empty() {
+        Some(a.uids.clone())
+    } else if caller.sees_all() {
+        None
+    } else {
+        Some(vec![caller.uid])
+    }
+}
+
+fn outcome(failed: &[Crossing]) -> Outcome {
+    if failed.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::ThresholdCrossed
+    }
+}
+
+/// The thresholds one UID's metrics cross. Without a diff `from` is `None`.
+fn crossings(
+    thresholds: &[Threshold],
+    uid: u32,
+    from: Option<&UidMetrics>,
+    to: &UidMetrics,
+) -> Vec<Crossing> {
+    let value = |m: &UidMetrics, metric: &str| {
+        m.get(metric)
+            .copied()
+            .or_else(|| metrics::defaults_to_zero(metric).then_some(0))
+    };
+    thresholds
+        .iter()
+        .filter_map(|t| {
+            let to_v = value(to, &t.metric)?;
+            let from_v = match from {
+                Some(f) => Some(value(f, &t.metric)?),
+                None => None,
+            };
+            t.crossed(from_v, to_v).then(|| Crossing {
+                threshold: t.text.clone(),
+                uid,
+                metric: t.metric.clone(),
+                from: from_v,
+                to: to_v,
+            })
+        })
+        .collect()
+}
+
+/// Diff rows by the size of the change of the `--sort` column's metric.
+fn sort_diff(rows: &mut [UidDiff], sort: &str) {
+    let metric = match sort {
+        "uid" => return rows.sort_by_key(|r| r.uid),
+        "name" => return rows.sort_by(|a, b| (&a.name, a.uid).cmp(&(&b.name, b.uid))),
+        "errors" => "syscalls.errors".to_owned(),
+        "p50" | "p90" | "p99" => format!("latency.{sort}_ns"),
+        _ => "syscalls.count".to_owned(),
+    };
+    let size = |r: &UidDiff| {
+        r.changes
+            .iter()
+            .find(|c| c.metric == metric)
+            .map_or(0, |c| c.delta.unsigned_abs())
+    };
+    rows.sort_by(|a, b| size(b).cmp(&size(a)).then(a.uid.cmp(&b.uid)));
+}
+
+fn action(
+    out: &mut dyn Write,
+    a: &Args,
+    kind: &'static str,
+    message: String,
+    generation: GenerationInfo,
+) -> Result<Outcome, DumpError> {
+    let done = ActionDone {
+        schema: SCHEMA,
+        kind,
+        message,
+        generation,
+    };
+    if a.json {
+        report::json(out, &done)?;
+    } else {
+        text::action(out, &done)?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// When the counters began: the load time of the program that feeds them.
+fn counters_since_ms(p: &SyscallProbe) -> u64 {
+    p.programs()[0]
+        .1
+        .info()
+        .map(|i| system::boottime_to_ms(i.load_time_ns))
+        .unwrap_or_else(|_| system::now_ms())
+}
+
+impl Engine {
+    fn syscalls(&self) -> Result<&SyscallProbe, DumpError> {
+        self.probes.syscalls.as_ref().map_err(|why| {
+            DumpError::Failed(format!(
+                "no counters: the syscalls probe group is unavailable: {why}"
+            ))
+        })
+    }
+
+    fn read(&self) -> Result<Reading, DumpError> {
+        let p = self.syscalls()?;
+        let sample: SyscallSample = p
+            .read()
+            .map_err(|e| DumpError::Failed(format!("cannot read the counters: {e}")))?;
+        Ok(Reading {
+            counters: Counters::from_sample(&sample),
+            table_used: sample.counts.len() as u32,
+            table_entries: sample.counts_capacity,
+            latency_on: sample.latency_on,
+        })
+    }
+
+    /// The current generation's window, and the reading it came from. With
+    /// no live group the window is empty.
+    fn window(&self) -> Result<(Counters, Reading), DumpError> {
+        if self.probes.syscalls.is_err() {
+            let empty = Reading {
+                counters: Counters::default(),
+                table_used: 0,
+                table_entries: 0,
+                latency_on: false,
+            };
+            return Ok((Counters::default(), empty));
+        }
+        let reading = self.read()?;
+        let window = reading
+            .counters
+            .since(&self.store.generation().baseline)
+            .map_err(|w| {
+                DumpError::Failed(format!(
+                    "the kernel's counters went back ({} from {} to {}) while memstatd held them; \
+                     restart memstatd to start a new generation",
+                    w.what, w.was, w.now
+                ))
+            })?;
+        Ok((window, reading))
+    }
+
+    fn probe_status(&self) -> Vec<ProbeStatus> {
+        let status = match &self.probes.syscalls {
+            Ok(p) => ProbeStatus {
+                group: "syscalls".into(),
+                state: "live",
+                detail: format!(
+                    "raw_syscalls/sys_exit attached; latency mode {}",
+                    if p.latency_on() {
+                        "on (raw_syscalls/sys_enter attached)"
+                    } else {
+                        "off"
+                    }
+                ),
+            },
+            Err(why) => ProbeStatus {
+                group: "syscalls".into(),
+                state: "unavailable",
+                detail: why.clone(),
+            },
+        };
+        vec![status]
+    }
+
+    fn daemon_view(&self) -> DaemonView {
+        let (rss, peak) = match system::self_memory() {
+            Ok((r, p)) => (Some(r), Some(p)),
+            Err(_) => (None, None),
+        };
+        let stats = system::bpf_stats_enabled().ok();
+        let mut maps = Vec::new();
+        let mut programs = Vec::new();
+        if let Ok(p) = &self.probes.syscalls {
+            maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
+            for (section, prog, attached) in p.programs() {
+                let info = prog.info().ok();
+                let counted = stats == Some(true);
+                programs.push(ProgUsage {
+                    section: section.to_owned(),
+                    attached,
+                    run_count: info.as_ref().filter(|_| counted).map(|i| i.run_cnt),
+                    avg_ns: info
+                        .as_ref()
+                        .filter(|i| counted && i.run_cnt > 0)
+                        .map(|i| i.run_time_ns / i.run_cnt),
+                });
+            }
+        }
+        DaemonView {
+            pid: std::process::id(),
+            rss_bytes: rss,
+            peak_rss_bytes: peak,
+            map_bytes: maps.iter().filter_map(|m| m.memlock_bytes).sum(),
+            maps,
+            bpf_stats_enabled: stats,
+            programs,
+        }
+    }
+}
+
+fn map_usage(name: &str, m: &Map) -> MapUsage {
+    MapUsage {
+        name: name.to_owned(),
+        memlock_bytes: m.memlock().ok(),
+    }
+}

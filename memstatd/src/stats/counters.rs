@@ -1,0 +1,214 @@
+//! The counters of one moment, detached from the maps they came from: what a
+//! generation's baseline and a snapshot hold, and what a report is made of.
+//! Kernel counters only grow, so a window is `now - baseline`, key by key.
+
+use crate::abi::LATENCY_BUCKETS;
+use crate::probes::syscalls::SyscallSample;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Count and errors of one (UID, syscall) pair.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCounts {
+    pub count: u64,
+    pub errors: u64,
+}
+
+/// The overflow bucket and drop counters of the syscall group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overflow {
+    pub count: u64,
+    pub errors: u64,
+    pub latency_samples: u64,
+    pub start_dropped: u64,
+    pub unmatched: u64,
+}
+
+/// A log2 latency histogram: bucket `b` counts samples in `[2^b, 2^(b+1))` ns.
+pub type Histogram = [u64; LATENCY_BUCKETS];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// (uid, syscall number) → counts.
+    #[serde(with = "pairs")]
+    pub syscalls: BTreeMap<(u32, u32), CallCounts>,
+    /// uid → latency histogram.
+    pub latency: BTreeMap<u32, Histogram>,
+    pub overflow: Overflow,
+}
+
+/// A counter that went down: the kernel's counters were reset under us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WentBack {
+    pub what: String,
+    pub was: u64,
+    pub now: u64,
+}
+
+impl Counters {
+    pub fn from_sample(s: &SyscallSample) -> Self {
+        let syscalls = s
+            .counts
+            .iter()
+            .map(|(k, c)| {
+                let counts = CallCounts {
+                    count: c.count,
+                    errors: c.errors,
+                };
+                ((k.uid, k.nr), counts)
+            })
+            .collect();
+        let latency = s.latency.iter().map(|(uid, h)| (*uid, h.buckets)).collect();
+        let o = &s.overflow;
+        let overflow = Overflow {
+            count: o.count,
+            errors: o.errors,
+            latency_samples: o.latency.iter().sum(),
+            start_dropped: o.start_dropped,
+            unmatched: o.unmatched,
+        };
+        Counters {
+            syscalls,
+            latency,
+            overflow,
+        }
+    }
+
+    /// `self - base`, key by key. Fails on the first counter that is lower
+    /// than in `base`: counters only grow, so that means they were reset.
+    pub fn since(&self, base: &Counters) -> Result<Counters, WentBack> {
+        let mut out = Counters::default();
+        for (key, now) in &self.syscalls {
+            let was = base.syscalls.get(key).copied().unwrap_or_default();
+            let what = || format!("uid {} syscall {}", key.0, key.1);
+            let counts = CallCounts {
+                count: sub(now.count, was.count, what)?,
+                errors: sub(now.errors, was.errors, what)?,
+            };
+            if counts != CallCounts::default() {
+                out.syscalls.insert(*key, counts);
+            }
+        }
+        if let Some((key, _)) = base
+            .syscalls
+            .iter()
+            .find(|(k, c)| !self.syscalls.contains_key(k) && **c != CallCounts::default())
+        {
+            return Err(WentBack {
+                what: format!("uid {} syscall {} (gone)", key.0, key.1),
+                was: base.syscalls[key].count,
+                now: 0,
+            });
+        }
+        for (uid, now) in &self.latency {
+            let was = base
+                .latency
+                .get(uid)
+                .copied()
+                .unwrap_or([0; LATENCY_BUCKETS]);
+            let mut hist = [0; LATENCY_BUCKETS];
+            for (b, slot) in hist.iter_mut().enumerate() {
+                *slot = sub(now[b], was[b], || format!("uid {uid} latency bucket {b}"))?;
+            }
+            if hist.iter().any(|&n| n != 0) {
+                out.latency.insert(*uid, hist);
+            }
+        }
+        let (n, b) = (&self.overflow, &base.overflow);
+        out.overflow = Overflow {
+            count: sub(n.count, b.count, || "overflow count".into())?,
+            errors: sub(n.errors, b.errors, || "overflow errors".into())?,
+            latency_samples: sub(n.latency_samples, b.latency_samples, || {
+                "overflow latency samples".into()
+            })?,
+            start_dropped: sub(n.start_dropped, b.start_dropped, || "start_dropped".into())?,
+            unmatched: sub(n.unmatched, b.unmatched, || "unmatched".into())?,
+        };
+        Ok(out)
+    }
+
+    /// Keeps only the UIDs `keep` accepts (the overflow bucket is not per-UID
+    /// and stays).
+    pub fn retain_uids(&mut self, keep: impl Fn(u32) -> bool) {
+        self.syscalls.retain(|(uid, _), _| keep(*uid));
+        self.latency.retain(|uid, _| keep(*uid));
+    }
+}
+
+fn sub(now: u64, was: u64, what: impl FnOnce() -> String) -> Result<u64, WentBack> {
+    now.checked_sub(was).ok_or_else(|| WentBack {
+        what: what(),
+        was,
+        now,
+    })
+}
+
+/// (uid, nr) keys as `[uid, nr, count, errors]` rows: compact and readable.
+mod pairs {
+    use super::CallCounts;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<(u32, u32), CallCounts>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let rows: Vec<(u32, u32, u64, u64)> = map
+            .iter()
+            .map(|(k, c)| (k.0, k.1, c.count, c.errors))
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(u32, u32), CallCounts>, D::Error> {
+        let rows: Vec<(u32, u32, u64, u64)> = Vec::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .map(|(uid, nr, count, errors)| ((uid, nr), CallCounts { count, errors }))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counters(rows: &[(u32, u32, u64, u64)]) -> Counters {
+        Counters {
+            syscalls: rows
+                .iter()
+                .map(|&(u, n, count, errors)| ((u, n), CallCounts { count, errors }))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn since_subtracts_key_by_key_and_drops_zeros() {
+        let base = counters(&[(1, 39, 10, 0), (1, 81, 5, 5)]);
+        let now = counters(&[(1, 39, 15, 0), (1, 81, 5, 5), (2, 39, 7, 1)]);
+        let w = now.since(&base).unwrap();
+        assert_eq!(w, counters(&[(1, 39, 5, 0), (2, 39, 7, 1)]));
+    }
+
+    #[test]
+    fn since_refuses_counters_that_went_back() {
+        let base = counters(&[(1, 39, 10, 0)]);
+        let err = counters(&[(1, 39, 9, 0)]).since(&base).unwrap_err();
+        assert_eq!((err.was, err.now), (10, 9));
+        let gone = counters(&[]).since(&base).unwrap_err();
+        assert!(gone.what.contains("gone"), "{gone:?}");
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut c = counters(&[(61001, 39, 12345, 0), (61001, 81, 678, 678)]);
+        c.latency.insert(61001, [3; LATENCY_BUCKETS]);
+        c.overflow.count = 4;
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(text.contains("[61001,39,12345,0]"), "{text}");
+        assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), c);
+    }
+}

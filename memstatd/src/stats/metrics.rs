@@ -1,0 +1,302 @@
+//! Named per-UID metrics of a window, and the `--fail-if` thresholds over
+//! them. The names are the JSON schema's (`docs/json.md`):
+//!
+//! - `syscalls.count`, `syscalls.errors`: every syscall of the UID;
+//! - `syscalls.<name>.count`, `syscalls.<name>.errors`: one syscall, named
+//!   for this architecture (`sys_<nr>` where the table has no name);
+//! - `latency.samples`, `latency.p50_ns`, `latency.p90_ns`, `latency.p99_ns`
+//!   (latency mode only; percentiles are upper bounds of log2 buckets).
+
+use super::counters::{Counters, Histogram};
+use crate::probes::syscalls::{syscall_name, syscall_number};
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub type UidMetrics = BTreeMap<String, u64>;
+
+pub const PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99)];
+
+/// Every UID's metrics in `window`.
+pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
+    let mut out: BTreeMap<u32, UidMetrics> = BTreeMap::new();
+    for (&(uid, nr), c) in &window.syscalls {
+        let m = out.entry(uid).or_default();
+        *m.entry("syscalls.count".into()).or_default() += c.count;
+        *m.entry("syscalls.errors".into()).or_default() += c.errors;
+        let name = syscall_name(nr);
+        m.insert(format!("syscalls.{name}.count"), c.count);
+        m.insert(format!("syscalls.{name}.errors"), c.errors);
+    }
+    for (&uid, hist) in &window.latency {
+        let m = out.entry(uid).or_default();
+        m.insert("latency.samples".into(), hist.iter().sum());
+        for (label, p) in PERCENTILES {
+            if let Some(ns) = percentile(hist, p) {
+                m.insert(format!("latency.{label}_ns"), ns);
+            }
+        }
+    }
+    out
+}
+
+/// The upper bound of the log2 bucket holding quantile `p` (so at most twice
+/// the true value); `None` for an empty histogram.
+pub fn percentile(hist: &Histogram, p: f64) -> Option<u64> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((total as f64) * p).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (b, &n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(1u64 << (b + 1));
+        }
+    }
+    Some(1u64 << hist.len())
+}
+
+/// Whether `metric` is a name [`per_uid`] can produce.
+pub fn check_metric(metric: &str) -> Result<(), String> {
+    const FIXED: [&str; 6] = [
+        "syscalls.count",
+        "syscalls.errors",
+        "latency.samples",
+        "latency.p50_ns",
+        "latency.p90_ns",
+        "latency.p99_ns",
+    ];
+    if FIXED.contains(&metric) {
+        return Ok(());
+    }
+    let per_call = metric
+        .strip_prefix("syscalls.")
+        .and_then(|m| m.rsplit_once('.'))
+        .filter(|(_, field)| matches!(*field, "count" | "errors"));
+    match per_call {
+        Some((name, _)) if syscall_number(name).is_some() => Ok(()),
+        Some((name, _)) => Err(format!(
+            "unknown syscall {name:?} in metric {metric:?}: use this architecture's syscall \
+             names (as the report prints them) or sys_<number>"
+        )),
+        None => Err(format!(
+            "unknown metric {metric:?}: valid metrics are {}, syscalls.<name>.count and \
+             syscalls.<name>.errors",
+            FIXED.join(", ")
+        )),
+    }
+}
+
+/// Latency metrics exist only where a UID has samples; the others count,
+/// and a UID without them has zero.
+pub fn defaults_to_zero(metric: &str) -> bool {
+    !metric.starts_with("latency.")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Op {
+    fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+        }
+    }
+}
+
+/// What a threshold compares.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// The metric's value (in a diff, the later side's).
+    Value(f64),
+    /// `+N` / `-N`: the change between the two sides of a diff.
+    Change(f64),
+    /// `+N%` / `-N%`: the change in percent of the earlier side.
+    Percent(f64),
+}
+
+/// `--fail-if 'METRIC OP VALUE'`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub metric: String,
+    pub op: Op,
+    pub bound: Bound,
+    pub text: String,
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Threshold {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let usage = "expected 'METRIC OP VALUE' with OP one of > >= < <= and VALUE a number \
+                     (the value), +N or -N (the change in a diff) or +N% or -N% (the change \
+                     in percent), e.g. 'syscalls.errors>+5%'";
+        let at = text
+            .find(['<', '>'])
+            .ok_or_else(|| format!("bad --fail-if {text:?}: {usage}"))?;
+        let metric = text[..at].trim();
+        let rest = &text[at..];
+        let (op, value) = match rest.as_bytes() {
+            [b'>', b'=', ..] => (Op::Ge, &rest[2..]),
+            [b'<', b'=', ..] => (Op::Le, &rest[2..]),
+            [b'>', ..] => (Op::Gt, &rest[1..]),
+            _ => (Op::Lt, &rest[1..]),
+        };
+        check_metric(metric).map_err(|e| format!("bad --fail-if {text:?}: {e}"))?;
+        let value = value.trim();
+        let bad_value = || format!("bad --fail-if {text:?}: value {value:?}: {usage}");
+        let number = |s: &str| {
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(bad_value)
+        };
+        let bound = if let Some(pct) = value.strip_suffix('%') {
+            if !pct.starts_with(['+', '-']) {
+                return Err(bad_value());
+            }
+            Bound::Percent(number(pct)?)
+        } else if value.starts_with(['+', '-']) {
+            Bound::Change(number(value)?)
+        } else {
+            Bound::Value(number(value)?)
+        };
+        Ok(Threshold {
+            metric: metric.to_owned(),
+            op,
+            bound,
+            text: text.trim().to_owned(),
+        })
+    }
+
+    /// Whether the threshold needs two sides (a diff).
+    pub fn is_relative(&self) -> bool {
+        !matches!(self.bound, Bound::Value(_))
+    }
+
+    /// Whether a metric that went from `from` to `to` crosses the threshold.
+    /// `from` is `None` outside a diff. A percent change from zero is
+    /// infinite, so it crosses any `>` bound when the metric grew.
+    pub fn crossed(&self, from: Option<u64>, to: u64) -> bool {
+        let to_f = to as f64;
+        match (self.bound, from) {
+            (Bound::Value(v), _) => self.op.holds(to_f, v),
+            (Bound::Change(v), Some(from)) => self.op.holds(to_f - from as f64, v),
+            (Bound::Percent(v), Some(from)) => self.op.holds(percent(from, to), v),
+            (_, None) => false,
+        }
+    }
+}
+
+/// The change from `from` to `to` in percent of `from` (±infinity from 0).
+pub fn percent(from: u64, to: u64) -> f64 {
+    if from == to {
+        0.0
+    } else if from == 0 {
+        f64::INFINITY
+    } else {
+        (to as f64 - from as f64) * 100.0 / from as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::counters::CallCounts;
+
+    #[test]
+    fn per_uid_sums_and_names_syscalls() {
+        let mut w = Counters::default();
+        let getppid = libc::SYS_getppid as u32;
+        let fchdir = libc::SYS_fchdir as u32;
+        w.syscalls.insert(
+            (7, getppid),
+            CallCounts {
+                count: 10,
+                errors: 0,
+            },
+        );
+        w.syscalls.insert(
+            (7, fchdir),
+            CallCounts {
+                count: 4,
+                errors: 4,
+            },
+        );
+        let m = &per_uid(&w)[&7];
+        assert_eq!(m["syscalls.count"], 14);
+        assert_eq!(m["syscalls.errors"], 4);
+        assert_eq!(m["syscalls.getppid.count"], 10);
+        assert_eq!(m["syscalls.fchdir.errors"], 4);
+        assert!(!m.contains_key("latency.p50_ns"));
+    }
+
+    #[test]
+    fn percentiles_are_bucket_upper_bounds() {
+        let mut h = [0u64; 32];
+        h[10] = 50; // [1024, 2048) ns
+        h[20] = 49;
+        h[23] = 1;
+        assert_eq!(percentile(&h, 0.50), Some(2048));
+        assert_eq!(percentile(&h, 0.51), Some(1 << 21));
+        assert_eq!(percentile(&h, 0.99), Some(1 << 21));
+        assert_eq!(percentile(&h, 1.0), Some(1 << 24));
+        assert_eq!(percentile(&[0; 32], 0.5), None);
+    }
+
+    #[test]
+    fn thresholds_parse_and_cross_exactly_at_their_bound() {
+        let t = Threshold::parse("syscalls.errors>+5%").unwrap();
+        assert_eq!((t.op, t.bound), (Op::Gt, Bound::Percent(5.0)));
+        assert!(t.is_relative());
+        assert!(!t.crossed(Some(100), 105), "+5% is not more than +5%");
+        assert!(t.crossed(Some(100), 106));
+        assert!(t.crossed(Some(0), 1), "from zero is an infinite increase");
+        assert!(!t.crossed(Some(0), 0));
+        assert!(!t.crossed(None, 1000), "a percent bound needs a diff");
+
+        let t = Threshold::parse(" syscalls.getppid.count >= 1000 ").unwrap();
+        assert_eq!((t.op, t.bound), (Op::Ge, Bound::Value(1000.0)));
+        assert!(t.crossed(None, 1000));
+        assert!(!t.crossed(Some(0), 999));
+
+        let t = Threshold::parse("syscalls.count<-10").unwrap();
+        assert_eq!(t.bound, Bound::Change(-10.0));
+        assert!(t.crossed(Some(100), 89));
+        assert!(!t.crossed(Some(100), 90));
+
+        let t = Threshold::parse("latency.p99_ns<=4096").unwrap();
+        assert_eq!(t.op, Op::Le);
+    }
+
+    #[test]
+    fn bad_thresholds_name_what_is_wrong() {
+        for (text, says) in [
+            ("syscalls.errors", "expected 'METRIC OP VALUE'"),
+            ("nonsense>1", "unknown metric \"nonsense\""),
+            (
+                "syscalls.nosuchcall.count>1",
+                "unknown syscall \"nosuchcall\"",
+            ),
+            ("syscalls.errors>5%", "value \"5%\""),
+            ("syscalls.errors>abc", "value \"abc\""),
+            ("syscalls.errors>inf", "value \"inf\""),
+        ] {
+            let e = Threshold::parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The per-UID model: counters detached from the maps, generations
+//! (baselines) and snapshots kept on disk, named metrics, thresholds and
+//! diffs.
+
+pub mod counters;
+pub mod diff;
+pub mod metrics;
+pub mod state;
+
+pub use counters::Counters;

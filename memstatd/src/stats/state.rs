@@ -1,0 +1,529 @@
+//! Generations and snapshots, persisted in the state directory so that they
+//! survive a daemon restart.
+//!
+//! The kernel's counters are never cleared. A generation is a baseline the
+//! daemon keeps: `--reset` starts one at the counters of that moment; a reset
+//! of the kernel's counters outside memstat (a reboot, maps recreated) starts
+//! one at zero, found at start-up by the counters' source having changed.
+//! A snapshot holds a window: its generation's counters up to the moment it
+//! was taken.
+//!
+//! Files: `<dir>/generation.json`, `<dir>/snapshots/<name>.json`, each
+//! written to a temporary file, synced and renamed, so a crash leaves either
+//! the old or the new version.
+
+use super::counters::Counters;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Snapshots kept at most.
+pub const MAX_SNAPSHOTS: usize = 32;
+/// Largest state file read back: bounded maps give files far below this.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+/// Longest snapshot name.
+pub const MAX_NAME_LEN: usize = 64;
+
+const GENERATION_FILE: &str = "generation.json";
+const SNAPSHOT_DIR: &str = "snapshots";
+
+/// What the counters come from: maps are unique within a boot, so a new
+/// boot id or map id means the counters started again from zero.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub boot_id: String,
+    /// `<object>/<map>` → the kernel's map id.
+    pub maps: BTreeMap<String, u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Cause {
+    /// No earlier state: the window runs from the counters' creation.
+    FirstStart,
+    /// `--reset`.
+    Reset,
+    /// The kernel's counters started again outside memstat.
+    CountersReset { reason: String },
+}
+
+impl Cause {
+    pub fn describe(&self) -> String {
+        match self {
+            Cause::FirstStart => {
+                "memstatd's first start (counting since the counters were created)".into()
+            }
+            Cause::Reset => "--reset".into(),
+            Cause::CountersReset { reason } => {
+                format!("a reset of the kernel's counters ({reason})")
+            }
+        }
+    }
+}
+
+/// A generation without its baseline: what reports and snapshots carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationInfo {
+    pub id: u64,
+    /// Start of the window, Unix milliseconds.
+    pub started_ms: u64,
+    pub cause: Cause,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    #[serde(flatten)]
+    pub info: GenerationInfo,
+    pub source: Source,
+    pub baseline: Counters,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    pub name: String,
+    pub taken_ms: u64,
+    pub generation: GenerationInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(flatten)]
+    pub meta: SnapshotMeta,
+    /// The generation's counters from its start to `taken_ms`.
+    pub window: Counters,
+}
+
+#[derive(Debug, Error)]
+pub enum StateError {
+    #[error("state directory {dir}: {source}; check it exists and is writable by memstatd")]
+    Io { dir: PathBuf, source: io::Error },
+    #[error(
+        "bad snapshot name {0:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-', \
+         not starting with '.'"
+    )]
+    BadName(String),
+    #[error("no snapshot {0:?}; list them with --list-snapshots")]
+    NoSnapshot(String),
+    #[error(
+        "{MAX_SNAPSHOTS} snapshots are kept already; delete one with --delete-snapshot NAME \
+         (--list-snapshots lists them)"
+    )]
+    Full,
+    #[error("snapshot file {path} is unreadable ({why}); delete it with --delete-snapshot {name}")]
+    Corrupt {
+        path: PathBuf,
+        name: String,
+        why: String,
+    },
+}
+
+/// The persisted state: the current generation and the snapshots on disk.
+pub struct Store {
+    dir: PathBuf,
+    generation: Generation,
+}
+
+/// What `Store::open` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// The saved generation goes on.
+    Continued,
+    /// A new generation started; the string says why.
+    Started(String),
+}
+
+impl Store {
+    /// Opens the state in `dir` (created if missing) for counters from a
+    /// source now at some values. The saved generation goes on if its source
+    /// is the same and no counter went back; otherwise a new generation
+    /// starts at zero, its window beginning at `counters_since_ms`. Without
+    /// counters (no probe group is live) the saved generation is kept as it
+    /// is, to be checked when counters are back.
+    pub fn open(
+        dir: &Path,
+        current: Option<(&Source, &Counters)>,
+        counters_since_ms: u64,
+    ) -> Result<(Self, Opened), StateError> {
+        let io_err = |source| StateError::Io {
+            dir: dir.to_owned(),
+            source,
+        };
+        fs::create_dir_all(dir.join(SNAPSHOT_DIR)).map_err(io_err)?;
+        let path = dir.join(GENERATION_FILE);
+        let saved = match read_json::<Generation>(&path) {
+            Ok(g) => Some(g),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                // Keep the bad file for a person to look at; never stop on it.
+                let aside = dir.join(format!("{GENERATION_FILE}.corrupt"));
+                let _ = fs::rename(&path, &aside);
+                log::warn!(
+                    "{} is unreadable ({e}); moved to {} and starting a new generation",
+                    path.display(),
+                    aside.display()
+                );
+                None
+            }
+        };
+        let fresh = |id, cause| Generation {
+            info: GenerationInfo {
+                id,
+                started_ms: counters_since_ms,
+                cause,
+            },
+            source: current.map(|(s, _)| s.clone()).unwrap_or_default(),
+            baseline: Counters::default(),
+        };
+        let (generation, opened) = match saved {
+            None => (fresh(1, Cause::FirstStart), None),
+            Some(g) => match current.and_then(|(source, now)| reset_reason(&g, source, now)) {
+                None => (g, Some(())),
+                Some(reason) => {
+                    let next = g.info.id + 1;
+                    (fresh(next, Cause::CountersReset { reason }), None)
+                }
+            },
+        };
+        let store = Store {
+            dir: dir.to_owned(),
+            generation,
+        };
+        let opened = match opened {
+            Some(()) => Opened::Continued,
+            None => {
+                store.save_generation()?;
+                Opened::Started(store.generation.info.cause.describe())
+            }
+        };
+        Ok((store, opened))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn generation(&self) -> &Generation {
+        &self.generation
+    }
+
+    /// Starts a new generation at `now`. It is on disk before this returns.
+    pub fn reset(&mut self, now: Counters, now_ms: u64) -> Result<&Generation, StateError> {
+        let next = Generation {
+            info: GenerationInfo {
+                id: self.generation.info.id + 1,
+                started_ms: now_ms,
+                cause: Cause::Reset,
+            },
+            source: self.generation.source.clone(),
+            baseline: now,
+        };
+        let previous = std::mem::replace(&mut self.generation, next);
+        if let Err(e) = self.save_generation() {
+            self.generation = previous;
+            return Err(e);
+        }
+        Ok(&self.generation)
+    }
+
+    fn save_generation(&self) -> Result<(), StateError> {
+        write_json(&self.dir.join(GENERATION_FILE), &self.generation).map_err(|source| {
+            StateError::Io {
+                dir: self.dir.clone(),
+                source,
+            }
+        })
+    }
+
+    fn snapshot_path(&self, name: &str) -> Result<PathBuf, StateError> {
+        check_name(name)?;
+        Ok(self.dir.join(SNAPSHOT_DIR).join(format!("{name}.json")))
+    }
+
+    /// Saves `window` (the current generation's counters) as `name`,
+    /// replacing a snapshot of that name. Returns whether one was replaced.
+    pub fn save_snapshot(
+        &self,
+        name: &str,
+        window: Counters,
+        now_ms: u64,
+    ) -> Result<bool, StateError> {
+        let path = self.snapshot_path(name)?;
+        let replaced = path.exists();
+        if !replaced && self.list_snapshots()?.len() >= MAX_SNAPSHOTS {
+            return Err(StateError::Full);
+        }
+        let snapshot = Snapshot {
+            meta: SnapshotMeta {
+                name: name.to_owned(),
+                taken_ms: now_ms,
+                generation: self.generation.info.clone(),
+            },
+            window,
+        };
+        write_json(&path, &snapshot).map_err(|source| StateError::Io {
+            dir: self.dir.clone(),
+            source,
+        })?;
+        Ok(replaced)
+    }
+
+    pub fn load_snapshot(&self, name: &str) -> Result<Snapshot, StateError> {
+        let path = self.snapshot_path(name)?;
+        read_json(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
+            _ => StateError::Corrupt {
+                path,
+                name: name.to_owned(),
+                why: e.to_string(),
+            },
+        })
+    }
+
+    pub fn delete_snapshot(&self, name: &str) -> Result<(), StateError> {
+        let path = self.snapshot_path(name)?;
+        fs::remove_file(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
+            _ => StateError::Io {
+                dir: self.dir.clone(),
+                source: e,
+            },
+        })
+    }
+
+    /// Every snapshot's name, time and generation, oldest first. An
+    /// unreadable file is listed under its name with generation 0.
+    pub fn list_snapshots(&self) -> Result<Vec<SnapshotMeta>, StateError> {
+        let dir = self.dir.join(SNAPSHOT_DIR);
+        let io_err = |source| StateError::Io {
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err)? {
+            let entry = entry.map_err(io_err)?;
+            let file = entry.file_name();
+            let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".json")) else {
+                continue;
+            };
+            if check_name(name).is_err() {
+                continue;
+            }
+            #[derive(Deserialize)]
+            struct MetaOnly {
+                #[serde(flatten)]
+                meta: SnapshotMeta,
+            }
+            match read_json::<MetaOnly>(&entry.path()) {
+                Ok(m) => out.push(m.meta),
+                Err(e) => {
+                    log::warn!("snapshot {}: {e}", entry.path().display());
+                    out.push(SnapshotMeta {
+                        name: name.to_owned(),
+                        taken_ms: 0,
+                        generation: GenerationInfo {
+                            id: 0,
+                            started_ms: 0,
+                            cause: Cause::CountersReset {
+                                reason: format!("unreadable: {e}"),
+                            },
+                        },
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.taken_ms, &a.name).cmp(&(b.taken_ms, &b.name)));
+        Ok(out)
+    }
+}
+
+/// Why the saved generation cannot go on with counters from `source` now
+/// at `now`, if it cannot.
+fn reset_reason(saved: &Generation, source: &Source, now: &Counters) -> Option<String> {
+    if saved.source.boot_id != source.boot_id {
+        return Some("the machine rebooted".into());
+    }
+    if saved.source.maps != source.maps {
+        let changed: Vec<String> = source
+            .maps
+            .iter()
+            .filter(|(name, id)| saved.source.maps.get(*name) != Some(id))
+            .map(|(name, id)| match saved.source.maps.get(name) {
+                Some(old) => format!("{name} id {old} -> {id}"),
+                None => format!("{name} new (id {id})"),
+            })
+            .collect();
+        return Some(format!("maps recreated: {}", changed.join(", ")));
+    }
+    now.since(&saved.baseline)
+        .err()
+        .map(|w| format!("{} went back from {} to {}", w.what, w.was, w.now))
+}
+
+fn check_name(name: &str) -> Result<(), StateError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::BadName(name.to_owned()))
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
+    let file = fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{len} bytes, more than the {MAX_FILE_BYTES} a state file may have"),
+        ));
+    }
+    serde_json::from_reader(io::BufReader::new(file))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
+    ));
+    let mut file = io::BufWriter::new(fs::File::create(&tmp)?);
+    serde_json::to_writer(&mut file, value)?;
+    file.flush()?;
+    file.get_ref().sync_all()?;
+    drop(file);
+    fs::rename(&tmp, path)?;
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::counters::CallCounts;
+
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            let p =
+                std::env::temp_dir().join(format!("memstat-state-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&p);
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn source(boot: &str, id: u32) -> Source {
+        Source {
+            boot_id: boot.into(),
+            maps: [("memStatSyscalls/syscall_counts".to_string(), id)].into(),
+        }
+    }
+
+    fn counters(count: u64) -> Counters {
+        let mut c = Counters::default();
+        c.syscalls
+            .insert((61001, 39), CallCounts { count, errors: 0 });
+        c
+    }
+
+    #[test]
+    fn generations_go_on_across_opens_and_restart_on_counter_resets() {
+        let dir = TempDir::new("gen");
+        let (mut store, opened) =
+            Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 1000).unwrap();
+        assert!(matches!(opened, Opened::Started(_)));
+        assert_eq!(store.generation().info.id, 1);
+        assert_eq!(store.generation().info.cause, Cause::FirstStart);
+        store.reset(counters(10), 2000).unwrap();
+
+        // Same source, counters grew: generation 2 goes on with its baseline.
+        let (store, opened) =
+            Store::open(&dir.0, Some((&source("a", 7), &counters(12))), 3000).unwrap();
+        assert_eq!(opened, Opened::Continued);
+        assert_eq!(store.generation().info.id, 2);
+        assert_eq!(store.generation().baseline, counters(10));
+
+        // A recreated map: generation 3 from zero, since the counters' creation.
+        let (store, opened) =
+            Store::open(&dir.0, Some((&source("a", 9), &counters(1))), 4000).unwrap();
+        assert!(matches!(opened, Opened::Started(ref why) if why.contains("id 7 -> 9")));
+        let g = store.generation();
+        assert_eq!((g.info.id, g.info.started_ms), (3, 4000));
+        assert_eq!(g.baseline, Counters::default());
+
+        // A reboot.
+        let (store, _) = Store::open(&dir.0, Some((&source("b", 9), &counters(1))), 5000).unwrap();
+        assert!(matches!(
+            store.generation().info.cause,
+            Cause::CountersReset { ref reason } if reason.contains("rebooted")
+        ));
+    }
+
+    #[test]
+    fn counters_below_the_baseline_start_a_generation() {
+        let dir = TempDir::new("back");
+        let (mut store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 0).unwrap();
+        store.reset(counters(10), 1).unwrap();
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(3))), 2).unwrap();
+        assert_eq!(store.generation().info.id, 3);
+    }
+
+    #[test]
+    fn a_corrupt_generation_file_is_set_aside() {
+        let dir = TempDir::new("corrupt");
+        fs::create_dir_all(&dir.0).unwrap();
+        fs::write(dir.0.join(GENERATION_FILE), b"{not json").unwrap();
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 0).unwrap();
+        assert_eq!(store.generation().info.id, 1);
+        assert!(dir.0.join("generation.json.corrupt").exists());
+    }
+
+    #[test]
+    fn snapshots_are_named_bounded_and_replaced() {
+        let dir = TempDir::new("snap");
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        for bad in ["", ".x", "a/b", "a b", &"x".repeat(MAX_NAME_LEN + 1)] {
+            assert!(matches!(
+                store.save_snapshot(bad, counters(1), 1),
+                Err(StateError::BadName(_))
+            ));
+        }
+        assert!(!store.save_snapshot("base", counters(1), 1).unwrap());
+        assert!(store.save_snapshot("base", counters(2), 2).unwrap());
+        assert_eq!(store.load_snapshot("base").unwrap().window, counters(2));
+        for i in 1..MAX_SNAPSHOTS {
+            store
+                .save_snapshot(&format!("s{i}"), counters(1), 10 + i as u64)
+                .unwrap();
+        }
+        assert!(matches!(
+            store.save_snapshot("one-too-many", counters(1), 99),
+            Err(StateError::Full)
+        ));
+        let list = store.list_snapshots().unwrap();
+        assert_eq!(list.len(), MAX_SNAPSHOTS);
+        assert_eq!(list[0].name, "base");
+        store.delete_snapshot("base").unwrap();
+        assert!(matches!(
+            store.load_snapshot("base"),
+            Err(StateError::NoSnapshot(_))
+        ));
+        fs::write(dir.0.join(SNAPSHOT_DIR).join("junk.json"), b"[1,2").unwrap();
+        assert!(matches!(
+            store.load_snapshot("junk"),
+            Err(StateError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,113 @@
+//! Readers of the machine's own state in /proc and /sys: what the report's
+//! header and self section need.
+
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn read_trimmed(path: &str) -> io::Result<String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+}
+
+fn invalid(path: &str, text: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{path}: cannot parse {text:?}"),
+    )
+}
+
+/// The kernel release, as `uname -r` prints it.
+pub fn kernel_release() -> io::Result<String> {
+    read_trimmed("/proc/sys/kernel/osrelease")
+}
+
+/// This boot's random id: it changes at every boot.
+pub fn boot_id() -> io::Result<String> {
+    read_trimmed("/proc/sys/kernel/random/boot_id")
+}
+
+/// Seconds since boot.
+pub fn uptime_s() -> io::Result<f64> {
+    let path = "/proc/uptime";
+    let text = read_trimmed(path)?;
+    parse_uptime(&text).ok_or_else(|| invalid(path, &text))
+}
+
+fn parse_uptime(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether the kernel keeps BPF run counts and times (`kernel.bpf_stats_enabled`).
+pub fn bpf_stats_enabled() -> io::Result<bool> {
+    Ok(read_trimmed("/proc/sys/kernel/bpf_stats_enabled")? == "1")
+}
+
+/// Resident and peak resident memory of this process, in bytes.
+pub fn self_memory() -> io::Result<(u64, u64)> {
+    let path = "/proc/self/status";
+    let text = read_trimmed(path)?;
+    let rss = status_kb(&text, "VmRSS:").ok_or_else(|| invalid(path, "VmRSS"))?;
+    let hwm = status_kb(&text, "VmHWM:").ok_or_else(|| invalid(path, "VmHWM"))?;
+    Ok((rss * 1024, hwm * 1024))
+}
+
+/// A `Name:   123 kB` field of a /proc status file, in kB.
+pub fn status_kb(text: &str, field: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Wall-clock time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Nanoseconds of CLOCK_BOOTTIME, the clock of a BPF program's load time.
+pub fn boottime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec; CLOCK_BOOTTIME exists on every kernel we run on.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The wall-clock time (Unix ms) of a CLOCK_BOOTTIME instant.
+pub fn boottime_to_ms(boot_ns: u64) -> u64 {
+    let ago_ms = boottime_ns().saturating_sub(boot_ns) / 1_000_000;
+    now_ms().saturating_sub(ago_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_fields() {
+        assert_eq!(parse_uptime("12345.67 54321.00"), Some(12345.67));
+        assert_eq!(parse_uptime(""), None);
+        let status = "Name:\tmemstatd\nVmHWM:\t    4096 kB\nVmRSS:\t    3000 kB\n";
+        assert_eq!(status_kb(status, "VmRSS:"), Some(3000));
+        assert_eq!(status_kb(status, "VmHWM:"), Some(4096));
+        assert_eq!(status_kb(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn live_values_are_sane() {
+        assert!(!kernel_release().unwrap().is_empty());
+        assert_eq!(boot_id().unwrap().len(), 36);
+        assert!(uptime_s().unwrap() > 0.0);
+        let (rss, hwm) = self_memory().unwrap();
+        assert!(rss > 0 && hwm >= rss);
+        let ms = boottime_to_ms(boottime_ns() - 1_000_000_000);
+        assert!(now_ms() - ms >= 999 && now_ms() - ms < 2000);
+    }
+}
