@@ -168,3 +168,196 @@ pub fn wait_ok(mut child: Child) {
     let status = child.wait().expect("wait for workload");
     assert!(status.success(), "workload failed: {status}");
 }
+
+/// A binary of the workspace built next to the test's own executable
+/// (`cargo build --workspace --bins` builds them; `.ci/run` does).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is not built: run `cargo build --workspace --bins` first (.ci/run does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A memstatd process with a private pin root, socket and state directory.
+pub struct Daemon {
+    child: Option<Child>,
+    args: Vec<std::ffi::OsString>,
+    pub socket: PathBuf,
+    pub state: PathBuf,
+    stderr: PathBuf,
+}
+
+/// What one `memstat` run printed, and its exit code.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The stdout as JSON, with the run's output in the panic if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): exit {}\nstdout: {}\nstderr: {}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl Daemon {
+    /// Starts `memstatd MODE_ARGS --socket .. --state-dir ..` in a fresh
+    /// directory `dir` (made world-traversable so that other UIDs can reach
+    /// the socket) and waits until it serves.
+    pub fn start(dir: &Path, mode_args: &[&std::ffi::OsStr]) -> Daemon {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut args: Vec<std::ffi::OsString> = mode_args.iter().map(|a| a.into()).collect();
+        let socket = dir.join("memstatd.sock");
+        let state = dir.join("state");
+        args.extend(["--socket".into(), socket.clone().into_os_string()]);
+        args.extend(["--state-dir".into(), state.clone().into_os_string()]);
+        let mut d = Daemon {
+            child: None,
+            args,
+            socket,
+            state,
+            stderr: dir.join("memstatd.log"),
+        };
+        d.restart();
+        d
+    }
+
+    /// Host mode with pins under `pins` (a bpffs).
+    pub fn host(dir: &Path, pins: &Path) -> Daemon {
+        Daemon::start(
+            dir,
+            &["--host".as_ref(), "--pin-root".as_ref(), pins.as_os_str()],
+        )
+    }
+
+    /// Starts the daemon again with the same arguments (after a kill).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the daemon is running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr)
+            .unwrap();
+        let child = Command::new(workspace_bin("memstatd"))
+            .args(&self.args)
+            .stderr(log)
+            .spawn()
+            .expect("start memstatd");
+        self.child = Some(child);
+        self.wait_serving();
+    }
+
+    fn wait_serving(&mut self) {
+        let start = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            let child = self.child.as_mut().expect("running");
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                panic!("memstatd exited ({status}) before serving:\n{}", self.log());
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "memstatd does not serve after 30 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// `kill -9`, as a crash would.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM; returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill has no memory arguments; the child has not been reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap()
+    }
+
+    /// Runs the memstat CLI against this daemon as root.
+    pub fn memstat(&self, args: &[&str]) -> Run {
+        self.memstat_as(None, args)
+    }
+
+    /// Runs the memstat CLI as `uid` (and gid `uid`), or as root.
+    pub fn memstat_as(&self, uid: Option<u32>, args: &[&str]) -> Run {
+        let mut cmd = Command::new(workspace_bin("memstat"));
+        cmd.arg("--socket").arg(&self.socket).args(args);
+        if let Some(uid) = uid {
+            cmd.uid(uid).gid(uid);
+        }
+        let out = cmd.output().expect("run memstat");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A fresh directory under the temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "memstat-{tag}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

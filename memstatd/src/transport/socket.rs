@@ -6,7 +6,7 @@
 use super::protocol::{self, FrameWriter, Status};
 use crate::service::{Caller, DumpError, Outcome, Service};
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -192,6 +192,7 @@ fn handle(stream: UnixStream, service: &Service, limit: Duration) {
         Err(why) => {
             log::info!("uid {} pid {}: {why}", caller.uid, caller.pid);
             let _ = FrameWriter::new(&stream, deadline).finish(Status::Unavailable, &why);
+            discard_input(&stream);
             return;
         }
     };
@@ -219,6 +220,14 @@ fn handle(stream: UnixStream, service: &Service, limit: Duration) {
     }
 }
 
+/// Reads what is left of a rejected request before closing: closing a
+/// socket with unread input resets it, and the client would lose the answer.
+fn discard_input(stream: &UnixStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let _ = io::copy(&mut (&mut &*stream).take(protocol::MAX_REQUEST as u64), &mut io::sink());
+}
+
 fn peer(stream: &UnixStream) -> io::Result<Caller> {
     let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
         .map_err(io::Error::from)?;
@@ -231,7 +240,12 @@ fn peer(stream: &UnixStream) -> io::Result<Caller> {
 /// Sends `args` to the daemon at `path` and copies its output to `out`.
 pub fn request(path: &Path, args: &[String], out: &mut impl Write) -> io::Result<(Status, String)> {
     let stream = UnixStream::connect(path)?;
-    protocol::write_request(&mut &stream, args)?;
+    let sent = protocol::write_request(&mut &stream, args);
+    // A daemon that refuses a client (busy) answers and closes without
+    // reading: its answer is still there to read after a failed write.
     let mut reader = io::BufReader::new(&stream);
-    protocol::read_response(&mut reader, out)
+    match (sent, protocol::read_response(&mut reader, out)) {
+        (_, Ok(answer)) => Ok(answer),
+        (Err(e), Err(_)) | (Ok(()), Err(e)) => Err(e),
+    }
 }
