@@ -1,39 +1,37 @@
 #!/usr/bin/env bash
-# The README's run command: sets up a fresh machine, builds, loads memstat's
-# BPF objects with the host loader into /sys/fs/bpf/memstat, runs a sample
-# workload as two UIDs and prints their per-syscall counts read through the
-# pins. Needs root.
+# The README's run command: sets up a fresh machine, builds, starts memstatd
+# in host mode (unless one already serves), runs a sample workload as two
+# UIDs and prints what memstat reports, including a snapshot diff gated by
+# --fail-if. Needs root. memstatd keeps running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cargo build -q --release -p memstat-tests --bin pinread --bin workload
+cargo build -q --release --workspace --bins
+bin=target/release
+memstat() { "$bin/memstat" "$@"; }
+as_uid() { local uid=$1; shift; setpriv --reuid "$uid" --regid "$uid" --clear-groups "$@"; }
 
-pins=/sys/fs/bpf/memstat
-mkdir -p "$pins"
-go=$(mktemp -u /tmp/memstat-demo.XXXXXX)
-out=$(mktemp /tmp/memstat-demo-out.XXXXXX)
-trap 'rm -f "$go" "$out"' EXIT
+if ! memstat --section header >/dev/null 2>&1; then
+    log=/tmp/memstatd-demo.log
+    "$bin/memstatd" --host </dev/null >/dev/null 2>"$log" &
+    echo "started memstatd --host (pid $!, log $log); stop it with: kill $!"
+    until memstat --section header >/dev/null 2>&1; do
+        kill -0 $! 2>/dev/null || { cat "$log" >&2; exit 1; }
+        sleep 0.1
+    done
+fi
 
-target/release/pinread "$pins" --load --wait-for "$go" >"$out" &
-reader=$!
-until grep -q '^attached$' "$out" 2>/dev/null; do
-    kill -0 "$reader" 2>/dev/null || { echo "demo: the reader stopped" >&2; exit 1; }
-    sleep 0.1
-done
+show() { printf '\n$ memstat %s\n' "$*"; memstat "$@"; }
 
+memstat --reset >/dev/null
 # UID 61501 makes 1000 getppid calls and 10 failing fchdir(-1) calls; 61502 half that.
-setpriv --reuid 61501 --regid 61501 --clear-groups target/release/workload getppid:1000 badfd:10
-setpriv --reuid 61502 --regid 61502 --clear-groups target/release/workload getppid:500 badfd:5
-touch "$go"
-wait "$reader"
-
-printf '%-6s %-8s %8s %8s\n' UID SYSCALL COUNT ERRORS
-awk -v getppid="$(printf '#include <sys/syscall.h>\nSYS_getppid' | cpp -P | tail -1)" \
-    -v fchdir="$(printf '#include <sys/syscall.h>\nSYS_fchdir' | cpp -P | tail -1)" \
-    '($1 == 61501 || $1 == 61502) && ($2 == getppid || $2 == fchdir) {
-        printf "%-6s %-8s %8d %8d\n", $1, ($2 == getppid ? "getppid" : "fchdir"), $3, $4
-    }
-    /^overflow/ { overflow = $0 }
-    END { print overflow }' "$out"
-echo "(counters are cumulative across runs: the maps stay pinned in $pins)"
+as_uid 61501 "$bin/workload" getppid:1000 badfd:10
+as_uid 61502 "$bin/workload" getppid:500 badfd:5
+show --uid 61501,61502
+memstat --snapshot demo >/dev/null
+# A "regression": 61501 now fails twice as often per run.
+as_uid 61501 "$bin/workload" getppid:1000 badfd:20
+status=0
+show --diff demo --uid 61501 --fail-if 'syscalls.fchdir.errors>+50%' || status=$?
+echo "(memstat exited $status: 1 means a --fail-if threshold was crossed)"

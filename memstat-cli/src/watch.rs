@@ -103,14 +103,18 @@ impl Watch {
                         format!("--top: {v:?} is not a number of UIDs (1 or more)")
                     })?;
                 }
-                "--sort" => w.sort = match value()?.as_str() {
-                    "syscalls" => Sort::Syscalls,
-                    "errors" => Sort::Errors,
-                    "uid" => Sort::Uid,
-                    v => return Err(format!(
+                "--sort" => {
+                    w.sort = match value()?.as_str() {
+                        "syscalls" => Sort::Syscalls,
+                        "errors" => Sort::Errors,
+                        "uid" => Sort::Uid,
+                        v => {
+                            return Err(format!(
                         "--sort: {v:?} is not a column of --watch; valid: syscalls, errors, uid"
-                    )),
-                },
+                    ))
+                        }
+                    }
+                }
                 _ => {
                     return Err(format!(
                         "--watch takes only --uid, --top and --sort, not {arg:?}"

@@ -169,15 +169,16 @@ pub fn wait_ok(mut child: Child) {
     assert!(status.success(), "workload failed: {status}");
 }
 
-/// A binary of the workspace built next to the test's own executable
-/// (`cargo build --workspace --bins` builds them; `.ci/run` does).
+/// A binary of the workspace, built into the same profile as the running
+/// test or benchmark (`cargo build --workspace --bins` builds them all;
+/// `.ci/run` does).
 pub fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
+    let exe = std::env::current_exe().expect("the running program's own path");
+    // Tests run from target/<profile>/deps/, binaries from target/<profile>/.
+    let mut dir = exe.parent().expect("an executable is in a directory");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent().expect("target/<profile>");
+    }
     let bin = dir.join(name);
     assert!(
         bin.exists(),

@@ -1,11 +1,13 @@
 //! Device mode makes no prog-load, map-create or BTF-load call (on a device,
-//! SELinux allows those to the bpfloader only). The pin reader runs the
-//! daemon's device path under `strace -e trace=bpf` against pins the host
-//! loader made, and every bpf(2) call it makes is checked.
+//! SELinux allows those to the bpfloader only). memstatd runs in device mode
+//! under `strace -e trace=bpf` against pins the host loader made, serves a
+//! full dump and a latency switch, and every bpf(2) call it made is checked.
 
-use memstat_tests::{kernel, load_builtin, Bpffs};
+use memstat_tests::{kernel, load_builtin, workspace_bin, Bpffs, TempDir};
 use memstatd::abi::syscalls;
+use std::os::unix::net::UnixStream;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[test]
 fn the_device_path_only_opens_attaches_and_reads() {
@@ -18,24 +20,54 @@ fn the_device_path_only_opens_attaches_and_reads() {
         eprintln!("SKIPPED the_device_path_only_opens_attaches_and_reads: {why}");
         return;
     }
-    let fs = Bpffs::new().unwrap();
+    let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("strace"));
     load_builtin(fs.path(), syscalls::OBJECT);
-    let log = fs.path().with_extension("strace");
-    let out = Command::new("strace")
+    let (log, socket) = (dir.path().join("strace.log"), dir.path().join("sock"));
+    let mut strace = Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=bpf", "-o"])
         .arg(&log)
-        .arg(env!("CARGO_BIN_EXE_pinread"))
+        .arg(workspace_bin("memstatd"))
+        .arg("--device")
+        .arg("--pin-root")
         .arg(fs.path())
-        .args(["--latency", "on"])
-        .output()
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .spawn()
         .unwrap();
+    let started = Instant::now();
+    while UnixStream::connect(&socket).is_err() {
+        assert!(strace.try_wait().unwrap().is_none(), "memstatd stopped");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "memstatd does not serve"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let memstat = |args: &[&str]| {
+        let out = Command::new(workspace_bin("memstat"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "memstat {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    memstat(&["--latency", "on"]);
+    memstat(&["-a"]);
+    memstat(&["--latency", "off"]);
+    let daemon: serde_json::Value =
+        serde_json::from_str(&memstat(&["--json", "--section", "self"])).unwrap();
+    let pid = daemon["self"]["pid"].as_i64().unwrap() as i32;
+    // SAFETY: kill has no memory arguments.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(
-        out.status.success(),
-        "pinread failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        strace.wait().unwrap().success(),
+        "memstatd exits 0 on SIGTERM"
     );
     let trace = std::fs::read_to_string(&log).unwrap();
-    std::fs::remove_file(&log).unwrap();
 
     let calls: Vec<&str> = trace.lines().filter(|l| l.contains("bpf(")).collect();
     for forbidden in ["BPF_PROG_LOAD", "BPF_MAP_CREATE", "BPF_BTF_LOAD"] {
@@ -48,7 +80,11 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .iter()
         .filter(|l| l.contains("BPF_OBJ_GET,"))
         .collect();
-    assert_eq!(gets.len(), 6, "4 maps and 2 programs opened:\n{trace}");
+    assert_eq!(
+        gets.len(),
+        6,
+        "4 maps and 2 programs opened, once:\n{trace}"
+    );
     for get in gets {
         let writable = get.contains(&format!(
             "map_{}_{}",

@@ -231,17 +231,27 @@ fn new_epoch() -> u32 {
     (ms as u32).max(1)
 }
 
+/// What the kernel reports as the syscall number of a return that was not
+/// a syscall's (-1: a syscall skipped by seccomp or ptrace, or a signal
+/// return that restarted none).
+pub const NO_SYSCALL: u32 = u32::MAX;
+
 /// The name of syscall `nr` on this architecture (the `syscalls` crate's
-/// table, generated from the kernel's), or `sys_<nr>` for a number it lacks.
+/// table, generated from the kernel's), `none` for [`NO_SYSCALL`], or
+/// `sys_<nr>` for a number the table lacks.
 pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
     match syscalls::Sysno::new(nr as usize) {
         Some(s) => s.name().into(),
+        None if nr == NO_SYSCALL => "none".into(),
         None => format!("sys_{nr}").into(),
     }
 }
 
 /// The number of a syscall named as [`syscall_name`] names it.
 pub fn syscall_number(name: &str) -> Option<u32> {
+    if name == "none" {
+        return Some(NO_SYSCALL);
+    }
     if let Some(nr) = name.strip_prefix("sys_").and_then(|n| n.parse().ok()) {
         return Some(nr);
     }
@@ -257,6 +267,8 @@ mod tests {
         assert_eq!(syscall_name(libc::SYS_getppid as u32), "getppid");
         assert_eq!(syscall_name(libc::SYS_fchdir as u32), "fchdir");
         assert_eq!(syscall_name(4000), "sys_4000");
+        assert_eq!(syscall_name(u32::MAX), "none");
+        assert_eq!(syscall_number("none"), Some(u32::MAX));
         assert_eq!(syscall_number("getppid"), Some(libc::SYS_getppid as u32));
         assert_eq!(syscall_number("sys_4000"), Some(4000));
         assert_eq!(syscall_number("nosuchcall"), None);

@@ -8,7 +8,7 @@ use crate::stats::diff::{Change, Kind};
 use crate::stats::metrics::{percentile, PERCENTILES};
 use crate::stats::state::{GenerationInfo, SnapshotMeta};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 /// The schema every JSON output names in its `schema` field.
 pub const SCHEMA: &str = "memstat/1";
@@ -92,7 +92,7 @@ pub struct ProbeStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CallRow {
     pub nr: u32,
-    pub name: String,
+    pub name: Cow<'static, str>,
     pub count: u64,
     pub errors: u64,
 }
@@ -210,14 +210,14 @@ pub const SORT_COLUMNS: [&str; 7] = ["syscalls", "errors", "uid", "name", "p50",
 
 /// The per-UID rows of `window`: every UID in it plus every UID of `wanted`
 /// (shown with zeros when idle), sorted by `sort` (numbers high first; uid
-/// and name ascending).
+/// and name ascending). Built in one pass over the (uid, nr)-ordered window:
+/// with thousands of UIDs this is most of a dump's memory.
 pub fn uid_rows(
     window: &Counters,
     wanted: &[u32],
     name_of: &dyn Fn(u32) -> Option<String>,
     sort: &str,
 ) -> Vec<UidRow> {
-    let mut rows: BTreeMap<u32, UidRow> = BTreeMap::new();
     let row = |uid| UidRow {
         uid,
         name: name_of(uid),
@@ -226,25 +226,35 @@ pub fn uid_rows(
         calls: Vec::new(),
         latency: None,
     };
-    for &uid in wanted {
-        rows.entry(uid).or_insert_with(|| row(uid));
-    }
+    let mut rows: Vec<UidRow> = Vec::new();
     for (&(uid, nr), c) in &window.syscalls {
-        let r = rows.entry(uid).or_insert_with(|| row(uid));
+        if rows.last().is_none_or(|r| r.uid != uid) {
+            rows.push(row(uid));
+        }
+        let r = rows.last_mut().expect("pushed");
         r.syscalls += c.count;
         r.errors += c.errors;
         r.calls.push(CallRow {
             nr,
-            name: syscall_name(nr).into_owned(),
+            name: syscall_name(nr),
             count: c.count,
             errors: c.errors,
         });
     }
-    for (&uid, hist) in &window.latency {
-        rows.entry(uid).or_insert_with(|| row(uid)).latency = Latency::from_hist(hist);
+    let known = |rows: &[UidRow], uid| rows.binary_search_by_key(&uid, |r| r.uid);
+    let mut extra: Vec<u32> = window.latency.keys().chain(wanted).copied().collect();
+    extra.sort_unstable();
+    extra.dedup();
+    extra.retain(|&uid| known(&rows, uid).is_err());
+    rows.extend(extra.into_iter().map(row));
+    rows.sort_by_key(|r| r.uid);
+    for (uid, hist) in &window.latency {
+        if let Ok(i) = known(&rows, *uid) {
+            rows[i].latency = Latency::from_hist(hist);
+        }
     }
-    let mut rows: Vec<UidRow> = rows.into_values().collect();
     for r in &mut rows {
+        r.calls.shrink_to_fit();
         r.calls
             .sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr)));
     }

@@ -334,7 +334,7 @@ impl Service {
             sorted_by: a.sort,
             show_calls: has(Section::Syscalls),
             show_latency: has(Section::Latency),
-            overflow: has(Section::Overflow).then(|| OverflowView {
+            overflow: has(Section::Overflow).then_some(OverflowView {
                 counters: window.overflow,
                 table_entries: reading.table_entries,
                 table_used: reading.table_used,

@@ -91,7 +91,7 @@ const ALWAYS: [&str; 2] = ["syscalls.count", "syscalls.errors"];
 pub fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
     let always = ALWAYS.map(String::from);
     let names: BTreeSet<&String> = from.keys().chain(to.keys()).chain(&always).collect();
-    names
+    let mut changes = names
         .into_iter()
         .filter_map(|name| {
             let (f, t) = match (from.get(name), to.get(name)) {
@@ -113,7 +113,22 @@ pub fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
                 percent: p.is_finite().then_some(p),
             })
         })
-        .collect()
+        .collect::<Vec<_>>();
+    // The totals first, then the largest changes.
+    changes.sort_by(|a, b| {
+        let rank = |c: &Change| {
+            ALWAYS
+                .iter()
+                .position(|m| *m == c.metric)
+                .unwrap_or(ALWAYS.len())
+        };
+        (rank(a), b.delta.unsigned_abs(), &a.metric).cmp(&(
+            rank(b),
+            a.delta.unsigned_abs(),
+            &b.metric,
+        ))
+    });
+    changes
 }
 
 #[cfg(test)]

@@ -91,10 +91,11 @@ pub fn read_request(r: &mut impl Read) -> Result<Vec<String>, String> {
         _ => format!("bad request: {e}"),
     })?;
     if &head[..6] != MAGIC {
-        return Err(format!(
-            "bad request: it does not start with the memstat magic \"MSTAT\\x01\" (use the \
-             memstat CLI, or see docs/socket.md)"
-        ));
+        return Err(
+            "bad request: it does not start with the memstat magic \"MSTAT\\x01\" \
+                    (use the memstat CLI, or see docs/socket.md)"
+                .into(),
+        );
     }
     let len = u32::from_le_bytes(head[6..].try_into().expect("4 bytes")) as usize;
     if len > MAX_REQUEST {

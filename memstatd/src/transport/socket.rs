@@ -225,7 +225,10 @@ fn handle(stream: UnixStream, service: &Service, limit: Duration) {
 fn discard_input(stream: &UnixStream) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-    let _ = io::copy(&mut (&mut &*stream).take(protocol::MAX_REQUEST as u64), &mut io::sink());
+    let _ = io::copy(
+        &mut (&mut &*stream).take(protocol::MAX_REQUEST as u64),
+        &mut io::sink(),
+    );
 }
 
 fn peer(stream: &UnixStream) -> io::Result<Caller> {

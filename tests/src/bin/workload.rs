@@ -64,7 +64,10 @@ fn run(op: &str) -> Result<(), String> {
                 if unsafe { libc::setresuid(uid, uid, 0) } != 0
                     || unsafe { libc::setresuid(0, 0, 0) } != 0
                 {
-                    return Err(format!("setresuid to {uid}: {}", std::io::Error::last_os_error()));
+                    return Err(format!(
+                        "setresuid to {uid}: {}",
+                        std::io::Error::last_os_error()
+                    ));
                 }
             }
         }
