@@ -26,6 +26,19 @@ enum Sort {
     Uid,
 }
 
+impl Sort {
+    fn parse(v: &str) -> Result<Self, String> {
+        match v {
+            "syscalls" => Ok(Sort::Syscalls),
+            "errors" => Ok(Sort::Errors),
+            "uid" => Ok(Sort::Uid),
+            _ => Err(format!(
+                "--sort: {v:?} is not a column of --watch; valid: syscalls, errors, uid"
+            )),
+        }
+    }
+}
+
 /// The fields of the `memstat/1` report the view uses.
 #[derive(Deserialize)]
 struct Report {
@@ -103,18 +116,7 @@ impl Watch {
                         format!("--top: {v:?} is not a number of UIDs (1 or more)")
                     })?;
                 }
-                "--sort" => {
-                    w.sort = match value()?.as_str() {
-                        "syscalls" => Sort::Syscalls,
-                        "errors" => Sort::Errors,
-                        "uid" => Sort::Uid,
-                        v => {
-                            return Err(format!(
-                        "--sort: {v:?} is not a column of --watch; valid: syscalls, errors, uid"
-                    ))
-                        }
-                    }
-                }
+                "--sort" => w.sort = Sort::parse(&value()?)?,
                 _ => {
                     return Err(format!(
                         "--watch takes only --uid, --top and --sort, not {arg:?}"

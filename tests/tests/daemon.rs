@@ -555,3 +555,64 @@ fn watch_redraws_interval_deltas() {
         "only the interval's calls: {line}"
     );
 }
+
+/// Sets `kernel.bpf_stats_enabled` for its lifetime.
+struct BpfStats(String);
+
+impl BpfStats {
+    const PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+    fn on() -> Self {
+        let was = std::fs::read_to_string(Self::PATH).unwrap();
+        std::fs::write(Self::PATH, "1").unwrap();
+        BpfStats(was)
+    }
+}
+
+impl Drop for BpfStats {
+    fn drop(&mut self) {
+        let _ = std::fs::write(Self::PATH, self.0.trim());
+    }
+}
+
+#[test]
+fn the_self_section_shows_memory_and_program_runs() {
+    let Some(_k) = kernel("the_self_section_shows_memory_and_program_runs") else {
+        return;
+    };
+    let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("self"));
+    let d = Daemon::host(dir.path(), fs.path());
+    let _stats = BpfStats::on();
+    let runs = || {
+        let j = d.memstat(&["--json", "--section", "self"]).json();
+        let exit = &j["self"]["programs"][0];
+        assert_eq!(exit["section"], syscalls::PROG_SYS_EXIT);
+        assert_eq!(exit["attached"], true);
+        (j["self"].clone(), exit["run_count"].as_u64().unwrap())
+    };
+    let (_, before) = runs();
+    run(Workload::new().getppid(5_000), 62091);
+    let (daemon, after) = runs();
+    // sys_exit ran at least once per getppid call (and for every other
+    // syscall on the machine meanwhile).
+    assert!(after - before >= 5_000, "{before} -> {after}");
+    assert!(daemon["programs"][0]["avg_ns"].as_u64().unwrap() > 0);
+    assert_eq!(daemon["bpf_stats_enabled"], true);
+    assert_eq!(daemon["pid"], d.pid());
+    assert!(daemon["rss_bytes"].as_u64().unwrap() > 0);
+    let maps = daemon["maps"].as_array().unwrap();
+    let sum: u64 = maps
+        .iter()
+        .map(|m| m["memlock_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(daemon["map_bytes"].as_u64().unwrap(), sum);
+    // The counts map alone holds 16384 per-CPU entries: over a megabyte.
+    let counts = maps
+        .iter()
+        .find(|m| m["name"] == syscalls::MAP_COUNTS)
+        .unwrap();
+    assert!(
+        counts["memlock_bytes"].as_u64().unwrap() > 1 << 20,
+        "{counts}"
+    );
+}

@@ -99,12 +99,13 @@ impl Socket {
                 refuse(stream, limits.max_clients);
                 continue;
             }
-            let (service, active) = (Arc::clone(service), Arc::clone(&active));
+            let slot = Slot(Arc::clone(&active));
+            let service = Arc::clone(service);
             let spawned = std::thread::Builder::new()
                 .name("memstat-client".into())
                 .spawn(move || {
+                    let _slot = slot;
                     handle(stream, &service, limits.request_time);
-                    active.fetch_sub(1, Ordering::SeqCst);
                 });
             if let Err(e) = spawned {
                 log::warn!("cannot start a client thread: {e}");
@@ -121,6 +122,16 @@ impl Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// A client's place among the `max_clients`, given back when its thread
+/// ends, however it ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
