@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
 # The README's run command: sets up a fresh machine, builds, starts memstatd
-# in host mode (unless one already serves), runs a sample workload as two
-# UIDs and prints what memstat reports, including a snapshot diff gated by
-# --fail-if. Needs root. memstatd keeps running afterwards.
+# in host mode, runs a sample workload as two UIDs and prints what memstat
+# reports, including a snapshot diff gated by --fail-if. The demo's memstatd
+# has its own pins, socket and state, and stops at the end. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 cargo build -q --release --workspace --bins
-bin=target/release
-memstat() { "$bin/memstat" "$@"; }
+bin=$PWD/target/release
+pins=/sys/fs/bpf/memstat-demo
+work=$(mktemp -d /tmp/memstat-demo.XXXXXX)
+memstat() { "$bin/memstat" --socket "$work/memstatd.sock" "$@"; }
 as_uid() { local uid=$1; shift; setpriv --reuid "$uid" --regid "$uid" --clear-groups "$@"; }
+show() {
+    printf '\n$ memstat'
+    for a; do [[ $a =~ ^[[:alnum:]_.,:/=-]+$ ]] && printf ' %s' "$a" || printf " '%s'" "$a"; done
+    printf '\n'
+    memstat "$@"
+}
 
-if ! memstat --section header >/dev/null 2>&1; then
-    log=/tmp/memstatd-demo.log
-    "$bin/memstatd" --host </dev/null >/dev/null 2>"$log" &
-    echo "started memstatd --host (pid $!, log $log); stop it with: kill $!"
-    until memstat --section header >/dev/null 2>&1; do
-        kill -0 $! 2>/dev/null || { cat "$log" >&2; exit 1; }
-        sleep 0.1
-    done
-fi
-
-show() { printf '\n$ memstat %s\n' "$*"; memstat "$@"; }
+"$bin/memstatd" --host --pin-root "$pins" --socket "$work/memstatd.sock" \
+    --state-dir "$work/state" </dev/null >/dev/null 2>"$work/memstatd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon; rm -rf "$pins" "$work"' EXIT
+until memstat --section header >/dev/null 2>&1; do
+    kill -0 $daemon 2>/dev/null || { cat "$work/memstatd.log" >&2; exit 1; }
+    sleep 0.1
+done
 
 memstat --reset >/dev/null
 # UID 61501 makes 1000 getppid calls and 10 failing fchdir(-1) calls; 61502 half that.

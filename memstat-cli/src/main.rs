@@ -102,26 +102,52 @@ fn main() -> ExitCode {
             }
         };
     }
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let status = match request(&cli.socket, &cli.args, &mut out) {
+    if cli.args.iter().any(|a| a == "-h" || a == "--help") {
+        // The daemon's usage text is built in: help needs no daemon.
+        print!("{}\n{CLI_USAGE}", memstatd::service::args::USAGE);
+        return exit(Status::Ok);
+    }
+    let mut out = Stdout {
+        inner: io::stdout().lock(),
+        closed: false,
+    };
+    let answer = request(&cli.socket, &cli.args, &mut out);
+    let _ = out.flush();
+    if out.closed {
+        // Whoever reads our output stopped (`memstat -a | head`): done.
+        return exit(Status::Ok);
+    }
+    let status = match answer {
         Ok((status, message)) => {
-            let _ = out.flush();
             if status != Status::Ok && !message.is_empty() {
                 eprintln!("memstat: {message}");
-            }
-            if cli.args.iter().any(|a| a == "-h" || a == "--help") {
-                eprint!("\n{CLI_USAGE}");
             }
             status
         }
         Err(e) => {
-            let _ = out.flush();
             eprintln!("memstat: {}", connect_error(&cli.socket, &e));
             Status::Unavailable
         }
     };
     exit(status)
+}
+
+/// Standard output that remembers it was closed by the reader.
+struct Stdout<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.closed |= matches!(&r, Err(e) if e.kind() == io::ErrorKind::BrokenPipe);
+        r
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn exit(status: Status) -> ExitCode {

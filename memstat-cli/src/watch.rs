@@ -53,9 +53,10 @@ struct Header {
     generation: Generation,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq)]
 struct Generation {
     id: u64,
+    started_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -181,15 +182,15 @@ impl Watch {
     }
 
     fn frame(&self, before: &Report, now: &Report) -> String {
-        let secs = (now
-            .header
-            .generated_ms
-            .saturating_sub(before.header.generated_ms) as f64
-            / 1000.0)
-            .max(0.001);
         // After a reset the counters start again: the interval is then
         // measured from the new generation's start.
-        let reset = before.header.generation.id != now.header.generation.id;
+        let reset = before.header.generation != now.header.generation;
+        let since = if reset {
+            now.header.generation.started_ms
+        } else {
+            before.header.generated_ms
+        };
+        let secs = (now.header.generated_ms.saturating_sub(since) as f64 / 1000.0).max(0.001);
         let old: HashMap<u32, &Uid> = if reset {
             HashMap::new()
         } else {
@@ -302,7 +303,10 @@ mod tests {
             schema: "memstat/1".into(),
             header: Header {
                 generated_ms: ms,
-                generation: Generation { id: generation },
+                generation: Generation {
+                    id: generation,
+                    started_ms: generation * 100,
+                },
             },
             uids,
         }
@@ -343,10 +347,12 @@ mod tests {
     fn a_reset_measures_from_the_new_generation() {
         let w = Watch::new(1.0, None, &[]).unwrap();
         let before = report(0, 1, vec![uid(7, &[("getppid", 1000)], 0)]);
+        // Generation 2 started at 200 ms: 30 calls in the 0.8 s since.
         let now = report(1_000, 2, vec![uid(7, &[("getppid", 30)], 0)]);
         let f = w.frame(&before, &now);
         assert!(f.contains("reset during the interval"), "{f}");
         assert!(f.contains("getppid 30"), "{f}");
+        assert!(f.contains("37.5"), "30 calls / 0.8 s: {f}");
     }
 
     #[test]

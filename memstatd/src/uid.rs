@@ -10,6 +10,7 @@ pub struct UidNames {
     path: PathBuf,
     modified: Option<SystemTime>,
     names: HashMap<u32, String>,
+    warned: bool,
 }
 
 impl UidNames {
@@ -20,6 +21,7 @@ impl UidNames {
             path: path.to_owned(),
             modified: None,
             names: HashMap::new(),
+            warned: false,
         };
         names.refresh();
         names
@@ -33,11 +35,16 @@ impl UidNames {
         if modified.is_some() && modified == self.modified {
             return;
         }
+        let had_names = self.modified.is_some();
         self.modified = modified;
         self.names = match std::fs::read(&self.path) {
             Ok(bytes) => parse_passwd(&String::from_utf8_lossy(&bytes)),
             Err(e) => {
-                log::warn!("{}: {e}; UIDs are shown without names", self.path.display());
+                // Said once, not at every dump.
+                if had_names || !self.warned {
+                    log::warn!("{}: {e}; UIDs are shown without names", self.path.display());
+                    self.warned = true;
+                }
                 HashMap::new()
             }
         };

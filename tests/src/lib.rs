@@ -265,9 +265,15 @@ impl Daemon {
         self.wait_serving();
     }
 
+    /// Waits until a request is answered: the socket is bound before the
+    /// probes are attached (and in device mode before the pins exist).
     fn wait_serving(&mut self) {
         let start = std::time::Instant::now();
-        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+        let header = ["--section".to_string(), "header".to_string()];
+        while !matches!(
+            memstatd::transport::socket::request(&self.socket, &header, &mut std::io::sink()),
+            Ok((memstatd::transport::protocol::Status::Ok, _))
+        ) {
             let child = self.child.as_mut().expect("running");
             if let Some(status) = child.try_wait().unwrap() {
                 self.child = None;

@@ -179,6 +179,9 @@ fn reset_snapshot_and_diff_give_exact_deltas() {
     assert_eq!(gate("syscalls.fchdir.errors>+4"), 1);
     assert_eq!(gate("syscalls.fchdir.errors<15"), 0);
     assert_eq!(gate("syscalls.fchdir.errors<=15"), 1);
+    // A syscall named by its number is the same metric.
+    let by_number = format!("syscalls.sys_{}.count>149", libc::SYS_getppid);
+    assert_eq!(report_gate_now(&d, &by_number), 1);
     let failed = d.memstat(&[
         "--diff",
         "s1",
@@ -221,6 +224,11 @@ fn reset_snapshot_and_diff_give_exact_deltas() {
         .code,
         1
     );
+}
+
+/// The exit code of a report for UID 62011 gated by `threshold`.
+fn report_gate_now(d: &Daemon, threshold: &str) -> i32 {
+    d.memstat(&["--uid", "62011", "--fail-if", threshold]).code
 }
 
 #[test]
@@ -344,14 +352,19 @@ fn kill_9_and_restart_lose_no_counts_and_keep_baselines_and_snapshots() {
     assert!(d.log().contains("goes on"), "{}", d.log());
 }
 
-/// Sends raw bytes and reads the raw answer.
+/// Sends raw bytes and reads the raw answer. A daemon that rejects a
+/// request closes without reading the rest of it, so the answer may end in
+/// a connection reset: what came before it is the answer.
 fn raw(socket: &Path, bytes: &[u8]) -> Vec<u8> {
     let mut s = UnixStream::connect(socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(bytes).unwrap();
-    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(std::net::Shutdown::Write);
     let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = s.read(&mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
     out
 }
 
@@ -409,6 +422,27 @@ fn bad_arguments_and_garbage_get_clear_errors_and_the_daemon_serves_on() {
     let mut answer = Vec::new();
     slow.read_to_end(&mut answer).unwrap();
     assert!(String::from_utf8_lossy(&answer).contains("no request within the time limit"));
+    // So is one that trickles its request a byte at a time: the limit is on
+    // the whole request, not on each read.
+    let trickle = UnixStream::connect(&d.socket).unwrap();
+    let writer = trickle.try_clone().unwrap();
+    let dripping = std::thread::spawn(move || {
+        for b in b"MSTAT\x01\x03\0\0\0-a\0".repeat(4) {
+            if (&writer).write_all(&[b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = (&trickle).read_to_end(&mut answer);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("no request within the time limit"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(trickle);
+    dripping.join().unwrap();
     // More clients at once than allowed: the extra ones hear "busy". (The
     // clients above are done once their slots' input is drained: 100 ms.)
     std::thread::sleep(Duration::from_millis(300));
@@ -428,6 +462,14 @@ fn bad_arguments_and_garbage_get_clear_errors_and_the_daemon_serves_on() {
         let _ = s.write_all(b"MSTAT\x01\x03\0\0\0-a\0");
     }
     std::thread::sleep(Duration::from_millis(1_500)); // every slot has timed out
+
+    // Help is built into the CLI: it needs no daemon.
+    let help = std::process::Command::new(memstat_tests::workspace_bin("memstat"))
+        .args(["--socket", "/nonexistent", "-h"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--fail-if"));
 
     let u = 62051;
     run(Workload::new().getppid(51), u);
@@ -615,4 +657,70 @@ fn the_self_section_shows_memory_and_program_runs() {
         counts["memlock_bytes"].as_u64().unwrap() > 1 << 20,
         "{counts}"
     );
+}
+
+#[test]
+fn without_counters_it_reports_why_and_refuses_to_snapshot_or_gate() {
+    let Some(_k) = kernel("without_counters_it_reports_why_and_refuses_to_snapshot_or_gate") else {
+        return;
+    };
+    let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("nocounters"));
+    load_builtin(fs.path(), syscalls::OBJECT);
+    // A pin the group needs is gone: the group is unavailable.
+    std::fs::remove_file(memstatd::abi::map_pin(
+        fs.path(),
+        syscalls::OBJECT,
+        syscalls::MAP_LATENCY,
+    ))
+    .unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        &[
+            "--device".as_ref(),
+            "--pin-root".as_ref(),
+            fs.path().as_os_str(),
+        ],
+    );
+    let r = d.memstat(&["--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["probes"][0]["state"], "unavailable");
+    assert!(
+        j["probes"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("syscall_latency"),
+        "{j}"
+    );
+    for args in [
+        &["--snapshot", "empty"][..],
+        &["--fail-if", "syscalls.count>0"],
+        &["--reset"],
+    ] {
+        let r = d.memstat(args);
+        assert_eq!(r.code, 4, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("syscalls probe group is unavailable"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_file_in_the_sockets_place_is_left_alone() {
+    let dir = TempDir::new("notasocket");
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let out = std::process::Command::new(memstat_tests::workspace_bin("memstatd"))
+        .args(["--host", "--pin-root", "/nonexistent/pins", "--socket"])
+        .arg(&precious)
+        .args(["--state-dir"])
+        .arg(dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exists and is not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
 }

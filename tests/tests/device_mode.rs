@@ -6,6 +6,7 @@
 use memstat_tests::{kernel, load_builtin, workspace_bin, Bpffs, TempDir};
 use memstatd::abi::syscalls;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ fn the_device_path_only_opens_attaches_and_reads() {
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("strace"));
     load_builtin(fs.path(), syscalls::OBJECT);
     let (log, socket) = (dir.path().join("strace.log"), dir.path().join("sock"));
-    let mut strace = Command::new("strace")
+    let strace = Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=bpf", "-o"])
         .arg(&log)
         .arg(workspace_bin("memstatd"))
@@ -34,11 +35,14 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .arg(&socket)
         .arg("--state-dir")
         .arg(dir.path().join("state"))
+        .process_group(0)
         .spawn()
         .unwrap();
+    // strace and memstatd are killed together if an assertion fails first.
+    let mut strace = KillOnDrop(strace);
     let started = Instant::now();
     while UnixStream::connect(&socket).is_err() {
-        assert!(strace.try_wait().unwrap().is_none(), "memstatd stopped");
+        assert!(strace.0.try_wait().unwrap().is_none(), "memstatd stopped");
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "memstatd does not serve"
@@ -64,7 +68,7 @@ fn the_device_path_only_opens_attaches_and_reads() {
     // SAFETY: kill has no memory arguments.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(
-        strace.wait().unwrap().success(),
+        strace.0.wait().unwrap().success(),
         "memstatd exits 0 on SIGTERM"
     );
     let trace = std::fs::read_to_string(&log).unwrap();
@@ -101,4 +105,17 @@ fn the_device_path_only_opens_attaches_and_reads() {
         calls.iter().any(|l| l.contains("BPF_MAP_LOOKUP_BATCH")),
         "maps are read in batches:\n{trace}"
     );
+}
+
+/// A child leading its own process group, all of which is killed on drop.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: kill has no memory arguments; the group is the child's.
+            unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
 }

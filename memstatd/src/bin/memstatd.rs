@@ -151,6 +151,9 @@ fn run(o: Options) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start the signal thread: {e}"))?;
 
+    // The socket first: a second daemon stops here, before touching pins.
+    let socket = Socket::bind(&o.socket)
+        .map_err(|e| format!("cannot serve on {}: {e}", o.socket.display()))?;
     let pin_root = o.pin_root.clone().unwrap_or_else(|| match o.mode {
         Mode::Host => "/sys/fs/bpf/memstat".into(),
         Mode::Device => "/sys/fs/bpf".into(),
@@ -171,8 +174,6 @@ fn run(o: Options) -> Result<(), String> {
         &load_errors,
     );
     let service = Arc::new(Service::new(o.mode, probes, &o.state_dir, &o.passwd)?);
-    let socket = Socket::bind(&o.socket)
-        .map_err(|e| format!("cannot serve on {}: {e}", o.socket.display()))?;
     log::info!(
         "serving on {} ({} mode, pins in {}, state in {})",
         socket.path().display(),

@@ -63,25 +63,28 @@ impl SyscallSample {
     }
 }
 
+// Per-CPU values are summed saturating: a counter from the kernel is data
+// like any other, and the daemon never panics on data.
+
 fn add_counts(total: &mut SyscallCounts, v: &SyscallCounts) {
-    total.count += v.count;
-    total.errors += v.errors;
+    total.count = total.count.saturating_add(v.count);
+    total.errors = total.errors.saturating_add(v.errors);
 }
 
 fn add_hist(total: &mut LatencyHist, v: &LatencyHist) {
     for (t, b) in total.buckets.iter_mut().zip(v.buckets) {
-        *t += b;
+        *t = t.saturating_add(b);
     }
 }
 
 fn add_overflow(total: &mut SyscallOverflow, v: &SyscallOverflow) {
-    total.count += v.count;
-    total.errors += v.errors;
+    total.count = total.count.saturating_add(v.count);
+    total.errors = total.errors.saturating_add(v.errors);
     for (t, b) in total.latency.iter_mut().zip(v.latency) {
-        *t += b;
+        *t = t.saturating_add(b);
     }
-    total.start_dropped += v.start_dropped;
-    total.unmatched += v.unmatched;
+    total.start_dropped = total.start_dropped.saturating_add(v.start_dropped);
+    total.unmatched = total.unmatched.saturating_add(v.unmatched);
 }
 
 impl SyscallProbe {

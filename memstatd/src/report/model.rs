@@ -3,7 +3,7 @@
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
 use crate::probes::syscalls::syscall_name;
-use crate::stats::counters::{Counters, Histogram, Overflow};
+use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind};
 use crate::stats::metrics::{percentile, PERCENTILES};
 use crate::stats::state::{GenerationInfo, SnapshotMeta};
@@ -111,7 +111,7 @@ impl Latency {
     pub fn from_hist(hist: &Histogram) -> Option<Self> {
         let [p50, p90, p99] = PERCENTILES.map(|(_, p)| percentile(hist, p));
         Some(Latency {
-            samples: hist.iter().sum(),
+            samples: saturating_sum(hist),
             p50_ns: p50?,
             p90_ns: p90?,
             p99_ns: p99?,
@@ -201,8 +201,10 @@ pub struct Report {
     pub overflow: Option<OverflowView>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub daemon: Option<DaemonView>,
-    /// `--fail-if` thresholds crossed (empty without `--fail-if`).
+    /// `--fail-if` thresholds crossed (empty without `--fail-if`), the
+    /// first [`MAX_LISTED_CROSSINGS`] of `failed_total`.
     pub failed: Vec<Crossing>,
+    pub failed_total: usize,
 }
 
 /// The columns `--sort` accepts, with the order each sorts in.
@@ -232,8 +234,8 @@ pub fn uid_rows(
             rows.push(row(uid));
         }
         let r = rows.last_mut().expect("pushed");
-        r.syscalls += c.count;
-        r.errors += c.errors;
+        r.syscalls = r.syscalls.saturating_add(c.count);
+        r.errors = r.errors.saturating_add(c.errors);
         r.calls.push(CallRow {
             nr,
             name: syscall_name(nr),
@@ -289,6 +291,10 @@ pub struct UidDiff {
     pub changes: Vec<Change>,
 }
 
+/// Crossings listed at most: enough to act on, bounded whatever the number
+/// of thresholds and UIDs.
+pub const MAX_LISTED_CROSSINGS: usize = 100;
+
 /// A `--fail-if` threshold that a UID's metric crossed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Crossing {
@@ -309,6 +315,7 @@ pub struct DiffReport {
     pub uids: Vec<UidDiff>,
     pub uids_total: usize,
     pub failed: Vec<Crossing>,
+    pub failed_total: usize,
 }
 
 /// `--list-snapshots`.

@@ -79,7 +79,7 @@ pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(d) = &r.daemon {
         daemon(out, d)?;
     }
-    failures(out, &r.failed)
+    failures(out, &r.failed, r.failed_total)
 }
 
 fn header(out: &mut dyn Write, h: &Header) -> io::Result<()> {
@@ -211,7 +211,7 @@ fn daemon(out: &mut dyn Write, d: &DaemonView) -> io::Result<()> {
     Ok(())
 }
 
-fn failures(out: &mut dyn Write, failed: &[Crossing]) -> io::Result<()> {
+fn failures(out: &mut dyn Write, failed: &[Crossing], total: usize) -> io::Result<()> {
     if failed.is_empty() {
         return Ok(());
     }
@@ -229,6 +229,9 @@ fn failures(out: &mut dyn Write, failed: &[Crossing]) -> io::Result<()> {
                 f.uid, f.metric, f.to, f.threshold
             )?,
         }
+    }
+    if total > failed.len() {
+        writeln!(out, "  ... and {} more", total - failed.len())?;
     }
     Ok(())
 }
@@ -273,7 +276,7 @@ pub fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
             )?;
         }
     }
-    failures(out, &d.failed)
+    failures(out, &d.failed, d.failed_total)
 }
 
 pub fn snapshot_list(out: &mut dyn Write, l: &SnapshotList) -> io::Result<()> {

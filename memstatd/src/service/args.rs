@@ -96,6 +96,9 @@ impl Args {
 const OPTIONS: &str = "-h, -a, --uid, --top, --sort, --section, --json, --fail-if, --reset, \
                        --snapshot, --diff, --list-snapshots, --delete-snapshot, --latency";
 
+/// `--fail-if` thresholds one request may check.
+const MAX_THRESHOLDS: usize = 32;
+
 /// Upper bound of `--top`: no report has more UIDs than this.
 const MAX_TOP: usize = 1 << 20;
 
@@ -215,6 +218,20 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
             }
         }
     }
+    out.uids.sort_unstable();
+    out.uids.dedup();
+    let mut seen = Vec::new();
+    out.fail_if.retain(|t| {
+        let new = !seen.contains(&t.text);
+        seen.push(t.text.clone());
+        new
+    });
+    if out.fail_if.len() > MAX_THRESHOLDS {
+        return Err(format!(
+            "--fail-if: {} thresholds; at most {MAX_THRESHOLDS} are checked at once",
+            out.fail_if.len()
+        ));
+    }
     check_combinations(&out, sort_given)?;
     Ok(out)
 }
@@ -286,7 +303,7 @@ mod tests {
             "syscalls.errors>10",
         ])
         .unwrap();
-        assert_eq!(a.uids, [61001, 61002, 7]);
+        assert_eq!(a.uids, [7, 61001, 61002], "sorted");
         assert_eq!(a.top, Some(5));
         assert_eq!(a.sort, "errors");
         assert_eq!(
@@ -295,6 +312,19 @@ mod tests {
         );
         assert!(a.json);
         assert_eq!(a.fail_if.len(), 1);
+    }
+
+    #[test]
+    fn lists_are_deduplicated_and_bounded() {
+        let a = p(&["--uid", "5,5,3", "--uid", "3"]).unwrap();
+        assert_eq!(a.uids, [3, 5]);
+        let t = ["--fail-if", "syscalls.count>1"];
+        assert_eq!(p(&[t, t].concat()).unwrap().fail_if.len(), 1);
+        let many: Vec<String> = (0..=MAX_THRESHOLDS)
+            .flat_map(|i| ["--fail-if".to_string(), format!("syscalls.count>{i}")])
+            .collect();
+        let e = parse(&many).unwrap_err();
+        assert!(e.contains("at most 32"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! generation's baseline and a snapshot hold, and what a report is made of.
 //! Kernel counters only grow, so a window is `now - baseline`, key by key.
 
+use crate::abi::syscalls::{COUNTS_ENTRIES, LATENCY_ENTRIES};
 use crate::abi::LATENCY_BUCKETS;
 use crate::probes::syscalls::SyscallSample;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,12 @@ pub struct Overflow {
     pub latency_samples: u64,
     pub start_dropped: u64,
     pub unmatched: u64,
+}
+
+/// The sum of counters that may come from a file or another process: it
+/// saturates rather than overflow.
+pub fn saturating_sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
+    values.into_iter().fold(0, |a, &b| a.saturating_add(b))
 }
 
 /// A log2 latency histogram: bucket `b` counts samples in `[2^b, 2^(b+1))` ns.
@@ -63,7 +70,7 @@ impl Counters {
         let overflow = Overflow {
             count: o.count,
             errors: o.errors,
-            latency_samples: o.latency.iter().sum(),
+            latency_samples: saturating_sum(&o.latency),
             start_dropped: o.start_dropped,
             unmatched: o.unmatched,
         };
@@ -125,6 +132,19 @@ impl Counters {
             unmatched: sub(n.unmatched, b.unmatched, || "unmatched".into())?,
         };
         Ok(out)
+    }
+
+    /// Checks that counters read back from a file could have come from the
+    /// maps: no more entries than they hold.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        let (pairs, uids) = (self.syscalls.len(), self.latency.len());
+        if pairs > COUNTS_ENTRIES as usize || uids > LATENCY_ENTRIES as usize {
+            return Err(format!(
+                "{pairs} (UID, syscall) pairs and {uids} latency histograms; the maps hold at \
+                 most {COUNTS_ENTRIES} and {LATENCY_ENTRIES}"
+            ));
+        }
+        Ok(())
     }
 
     /// Keeps only the UIDs `keep` accepts (the overflow bucket is not per-UID

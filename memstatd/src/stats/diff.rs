@@ -32,7 +32,9 @@ pub enum Kind {
 
 /// Whether `a` and `b` can be diffed, and how.
 pub fn kind(a: &Side, b: &Side) -> Result<Kind, String> {
-    if a.generation.id == b.generation.id {
+    // Ids are unique, but a generation is only the same one if it agrees
+    // in everything: state lost and rebuilt never passes for continuity.
+    if a.generation == b.generation {
         return Ok(Kind::Interval);
     }
     for side in [a, b] {
@@ -170,6 +172,13 @@ mod tests {
         assert_eq!(
             kind(&side("a", &auto), &side("b", &auto)),
             Ok(Kind::Interval)
+        );
+        // The same id with another start is another generation.
+        let mut g3_again = g3.clone();
+        g3_again.started_ms += 1;
+        assert_eq!(
+            kind(&side("a", &g3), &side("b", &g3_again)),
+            Ok(Kind::Comparison)
         );
     }
 

@@ -7,7 +7,7 @@
 //! - `latency.samples`, `latency.p50_ns`, `latency.p90_ns`, `latency.p99_ns`
 //!   (latency mode only; percentiles are upper bounds of log2 buckets).
 
-use super::counters::{Counters, Histogram};
+use super::counters::{saturating_sum, Counters, Histogram};
 use crate::probes::syscalls::{syscall_name, syscall_number};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,15 +21,17 @@ pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
     let mut out: BTreeMap<u32, UidMetrics> = BTreeMap::new();
     for (&(uid, nr), c) in &window.syscalls {
         let m = out.entry(uid).or_default();
-        *m.entry("syscalls.count".into()).or_default() += c.count;
-        *m.entry("syscalls.errors".into()).or_default() += c.errors;
+        for (metric, n) in [("syscalls.count", c.count), ("syscalls.errors", c.errors)] {
+            let total = m.entry(metric.into()).or_default();
+            *total = total.saturating_add(n);
+        }
         let name = syscall_name(nr);
         m.insert(format!("syscalls.{name}.count"), c.count);
         m.insert(format!("syscalls.{name}.errors"), c.errors);
     }
     for (&uid, hist) in &window.latency {
         let m = out.entry(uid).or_default();
-        m.insert("latency.samples".into(), hist.iter().sum());
+        m.insert("latency.samples".into(), saturating_sum(hist));
         for (label, p) in PERCENTILES {
             if let Some(ns) = percentile(hist, p) {
                 m.insert(format!("latency.{label}_ns"), ns);
@@ -42,14 +44,14 @@ pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
 /// The upper bound of the log2 bucket holding quantile `p` (so at most twice
 /// the true value); `None` for an empty histogram.
 pub fn percentile(hist: &Histogram, p: f64) -> Option<u64> {
-    let total: u64 = hist.iter().sum();
+    let total = saturating_sum(hist);
     if total == 0 {
         return None;
     }
     let rank = ((total as f64) * p).ceil().max(1.0) as u64;
-    let mut seen = 0;
+    let mut seen = 0u64;
     for (b, &n) in hist.iter().enumerate() {
-        seen += n;
+        seen = seen.saturating_add(n);
         if seen >= rank {
             return Some(1u64 << (b + 1));
         }
@@ -85,6 +87,19 @@ pub fn check_metric(metric: &str) -> Result<(), String> {
              syscalls.<name>.errors",
             FIXED.join(", ")
         )),
+    }
+}
+
+/// A checked metric as [`per_uid`] names it: `syscalls.sys_39.count` is
+/// `syscalls.getppid.count` where 39 is getppid.
+fn canonical(metric: &str) -> String {
+    let per_call = metric
+        .strip_prefix("syscalls.")
+        .and_then(|m| m.rsplit_once('.'))
+        .and_then(|(name, field)| Some((syscall_number(name)?, field)));
+    match per_call {
+        Some((nr, field)) => format!("syscalls.{}.{field}", syscall_name(nr)),
+        None => metric.to_owned(),
     }
 }
 
@@ -156,6 +171,7 @@ impl Threshold {
             _ => (Op::Lt, &rest[1..]),
         };
         check_metric(metric).map_err(|e| format!("bad --fail-if {text:?}: {e}"))?;
+        let metric = canonical(metric);
         let value = value.trim();
         let bad_value = || format!("bad --fail-if {text:?}: value {value:?}: {usage}");
         let number = |s: &str| {
@@ -175,7 +191,7 @@ impl Threshold {
             Bound::Value(number(value)?)
         };
         Ok(Threshold {
-            metric: metric.to_owned(),
+            metric,
             op,
             bound,
             text: text.trim().to_owned(),
@@ -280,6 +296,12 @@ mod tests {
 
         let t = Threshold::parse("latency.p99_ns<=4096").unwrap();
         assert_eq!(t.op, Op::Le);
+
+        let nr = libc::SYS_getppid;
+        let t = Threshold::parse(&format!("syscalls.sys_{nr}.count>0")).unwrap();
+        assert_eq!(t.metric, "syscalls.getppid.count", "numbers become names");
+        let t = Threshold::parse(&format!("syscalls.sys_0{nr}.errors>0")).unwrap();
+        assert_eq!(t.metric, "syscalls.getppid.errors");
     }
 
     #[test]

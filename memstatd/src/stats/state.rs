@@ -17,18 +17,22 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Snapshots kept at most.
 pub const MAX_SNAPSHOTS: usize = 32;
-/// Largest state file read back: bounded maps give files far below this.
-pub const MAX_FILE_BYTES: u64 = 16 << 20;
+/// Largest state file read back. A full window (every pair of the counts
+/// table and every histogram) takes about 2 MiB.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
 /// Longest snapshot name.
 pub const MAX_NAME_LEN: usize = 64;
 
 const GENERATION_FILE: &str = "generation.json";
 const SNAPSHOT_DIR: &str = "snapshots";
+const LOCK_FILE: &str = "lock";
 
 /// What the counters come from: maps are unique within a boot, so a new
 /// boot id or map id means the counters started again from zero.
@@ -102,9 +106,14 @@ pub enum StateError {
     Io { dir: PathBuf, source: io::Error },
     #[error(
         "bad snapshot name {0:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-', \
-         not starting with '.'"
+         not starting with '.' or '-'"
     )]
     BadName(String),
+    #[error(
+        "another memstatd uses the state directory {0}; stop it, or give this one its own \
+         --state-dir"
+    )]
+    Busy(PathBuf),
     #[error("no snapshot {0:?}; list them with --list-snapshots")]
     NoSnapshot(String),
     #[error(
@@ -124,6 +133,8 @@ pub enum StateError {
 pub struct Store {
     dir: PathBuf,
     generation: Generation,
+    /// Held (flock) while the store is open: one daemon per state directory.
+    _lock: fs::File,
 }
 
 /// What `Store::open` found.
@@ -151,9 +162,19 @@ impl Store {
             dir: dir.to_owned(),
             source,
         };
-        fs::create_dir_all(dir.join(SNAPSHOT_DIR)).map_err(io_err)?;
+        // Only memstatd reads its state: snapshots hold every UID's counts.
+        for d in [dir.to_owned(), dir.join(SNAPSHOT_DIR)] {
+            fs::create_dir_all(&d).map_err(io_err)?;
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+        }
+        let lock = lock(dir)?;
         let path = dir.join(GENERATION_FILE);
-        let saved = match read_json::<Generation>(&path) {
+        let saved = match read_json::<Generation>(&path).and_then(|g| {
+            g.baseline
+                .check_bounds()
+                .map(|()| g)
+                .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
+        }) {
             Ok(g) => Some(g),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
@@ -177,12 +198,21 @@ impl Store {
             source: current.map(|(s, _)| s.clone()).unwrap_or_default(),
             baseline: Counters::default(),
         };
+        let snapshots = SnapshotDir {
+            dir: dir.to_owned(),
+        };
         let (generation, opened) = match saved {
-            None => (fresh(1, Cause::FirstStart), None),
+            // Ids stay unique even when the generation file was lost: a
+            // snapshot's generation must never be mistaken for a new one.
+            None => {
+                let seen = snapshots.list()?.iter().map(|m| m.generation.id).max();
+                let id = seen.unwrap_or(0).saturating_add(1);
+                (fresh(id, Cause::FirstStart), None)
+            }
             Some(g) => match current.and_then(|(source, now)| reset_reason(&g, source, now)) {
                 None => (g, Some(())),
                 Some(reason) => {
-                    let next = g.info.id + 1;
+                    let next = g.info.id.saturating_add(1);
                     (fresh(next, Cause::CountersReset { reason }), None)
                 }
             },
@@ -190,6 +220,7 @@ impl Store {
         let store = Store {
             dir: dir.to_owned(),
             generation,
+            _lock: lock,
         };
         let opened = match opened {
             Some(()) => Opened::Continued,
@@ -213,7 +244,7 @@ impl Store {
     pub fn reset(&mut self, now: Counters, now_ms: u64) -> Result<&Generation, StateError> {
         let next = Generation {
             info: GenerationInfo {
-                id: self.generation.info.id + 1,
+                id: self.generation.info.id.saturating_add(1),
                 started_ms: now_ms,
                 cause: Cause::Reset,
             },
@@ -237,9 +268,11 @@ impl Store {
         })
     }
 
-    fn snapshot_path(&self, name: &str) -> Result<PathBuf, StateError> {
-        check_name(name)?;
-        Ok(self.dir.join(SNAPSHOT_DIR).join(format!("{name}.json")))
+    /// The snapshots, to be read without holding the store.
+    pub fn snapshots(&self) -> SnapshotDir {
+        SnapshotDir {
+            dir: self.dir.clone(),
+        }
     }
 
     /// Saves `window` (the current generation's counters) as `name`,
@@ -250,9 +283,10 @@ impl Store {
         window: Counters,
         now_ms: u64,
     ) -> Result<bool, StateError> {
-        let path = self.snapshot_path(name)?;
+        let snapshots = self.snapshots();
+        let path = snapshots.path(name)?;
         let replaced = path.exists();
-        if !replaced && self.list_snapshots()?.len() >= MAX_SNAPSHOTS {
+        if !replaced && snapshots.list()?.len() >= MAX_SNAPSHOTS {
             return Err(StateError::Full);
         }
         let snapshot = Snapshot {
@@ -269,21 +303,37 @@ impl Store {
         })?;
         Ok(replaced)
     }
+}
 
-    pub fn load_snapshot(&self, name: &str) -> Result<Snapshot, StateError> {
-        let path = self.snapshot_path(name)?;
-        read_json(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
-            _ => StateError::Corrupt {
-                path,
-                name: name.to_owned(),
-                why: e.to_string(),
-            },
-        })
+/// The snapshot files of a state directory.
+#[derive(Clone, Debug)]
+pub struct SnapshotDir {
+    dir: PathBuf,
+}
+
+impl SnapshotDir {
+    fn path(&self, name: &str) -> Result<PathBuf, StateError> {
+        check_name(name)?;
+        Ok(self.dir.join(SNAPSHOT_DIR).join(format!("{name}.json")))
     }
 
-    pub fn delete_snapshot(&self, name: &str) -> Result<(), StateError> {
-        let path = self.snapshot_path(name)?;
+    pub fn load(&self, name: &str) -> Result<Snapshot, StateError> {
+        let path = self.path(name)?;
+        let corrupt = |why: String| StateError::Corrupt {
+            path: path.clone(),
+            name: name.to_owned(),
+            why,
+        };
+        let snapshot: Snapshot = read_json(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
+            _ => corrupt(e.to_string()),
+        })?;
+        snapshot.window.check_bounds().map_err(corrupt)?;
+        Ok(snapshot)
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), StateError> {
+        let path = self.path(name)?;
         fs::remove_file(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
             _ => StateError::Io {
@@ -295,7 +345,7 @@ impl Store {
 
     /// Every snapshot's name, time and generation, oldest first. An
     /// unreadable file is listed under its name with generation 0.
-    pub fn list_snapshots(&self) -> Result<Vec<SnapshotMeta>, StateError> {
+    pub fn list(&self) -> Result<Vec<SnapshotMeta>, StateError> {
         let dir = self.dir.join(SNAPSHOT_DIR);
         let io_err = |source| StateError::Io {
             dir: self.dir.clone(),
@@ -311,13 +361,20 @@ impl Store {
             if check_name(name).is_err() {
                 continue;
             }
+            // The same fields as SnapshotMeta, unflattened: serde then skips
+            // the window without keeping it.
             #[derive(Deserialize)]
             struct MetaOnly {
-                #[serde(flatten)]
-                meta: SnapshotMeta,
+                name: String,
+                taken_ms: u64,
+                generation: GenerationInfo,
             }
             match read_json::<MetaOnly>(&entry.path()) {
-                Ok(m) => out.push(m.meta),
+                Ok(m) => out.push(SnapshotMeta {
+                    name: m.name,
+                    taken_ms: m.taken_ms,
+                    generation: m.generation,
+                }),
                 Err(e) => {
                     log::warn!("snapshot {}: {e}", entry.path().display());
                     out.push(SnapshotMeta {
@@ -339,9 +396,37 @@ impl Store {
     }
 }
 
+/// Takes `<dir>/lock` for this process, or says who has it.
+fn lock(dir: &Path) -> Result<fs::File, StateError> {
+    let path = dir.join(LOCK_FILE);
+    let io_err = |source| StateError::Io {
+        dir: dir.to_owned(),
+        source,
+    };
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err)?;
+    // SAFETY: flock on a descriptor we own; it has no memory arguments.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(StateError::Busy(dir.to_owned()));
+        }
+        return Err(io_err(e));
+    }
+    Ok(file)
+}
+
 /// Why the saved generation cannot go on with counters from `source` now
 /// at `now`, if it cannot.
 fn reset_reason(saved: &Generation, source: &Source, now: &Counters) -> Option<String> {
+    if saved.source == Source::default() {
+        return Some("the generation began while no counters could be read".into());
+    }
     if saved.source.boot_id != source.boot_id {
         return Some("the machine rebooted".into());
     }
@@ -365,7 +450,7 @@ fn reset_reason(saved: &Generation, source: &Source, now: &Counters) -> Option<S
 fn check_name(name: &str) -> Result<(), StateError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && !name.starts_with('.')
+        && !name.starts_with(['.', '-'])
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
@@ -395,12 +480,24 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
     ));
-    let mut file = io::BufWriter::new(fs::File::create(&tmp)?);
-    serde_json::to_writer(&mut file, value)?;
-    file.flush()?;
-    file.get_ref().sync_all()?;
-    drop(file);
-    fs::rename(&tmp, path)?;
+    let written = (|| {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        let mut file = io::BufWriter::new(file);
+        serde_json::to_writer(&mut file, value)?;
+        file.flush()?;
+        file.get_ref().sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
     fs::File::open(dir)?.sync_all()
 }
 
@@ -449,6 +546,7 @@ mod tests {
         store.reset(counters(10), 2000).unwrap();
 
         // Same source, counters grew: generation 2 goes on with its baseline.
+        drop(store);
         let (store, opened) =
             Store::open(&dir.0, Some((&source("a", 7), &counters(12))), 3000).unwrap();
         assert_eq!(opened, Opened::Continued);
@@ -456,6 +554,7 @@ mod tests {
         assert_eq!(store.generation().baseline, counters(10));
 
         // A recreated map: generation 3 from zero, since the counters' creation.
+        drop(store);
         let (store, opened) =
             Store::open(&dir.0, Some((&source("a", 9), &counters(1))), 4000).unwrap();
         assert!(matches!(opened, Opened::Started(ref why) if why.contains("id 7 -> 9")));
@@ -464,6 +563,7 @@ mod tests {
         assert_eq!(g.baseline, Counters::default());
 
         // A reboot.
+        drop(store);
         let (store, _) = Store::open(&dir.0, Some((&source("b", 9), &counters(1))), 5000).unwrap();
         assert!(matches!(
             store.generation().info.cause,
@@ -476,6 +576,7 @@ mod tests {
         let dir = TempDir::new("back");
         let (mut store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 0).unwrap();
         store.reset(counters(10), 1).unwrap();
+        drop(store);
         let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(3))), 2).unwrap();
         assert_eq!(store.generation().info.id, 3);
     }
@@ -491,10 +592,73 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_generation_file_never_reuses_a_snapshots_generation_id() {
+        let dir = TempDir::new("reuse");
+        let (mut store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        store.reset(counters(1), 1).unwrap();
+        store.reset(counters(2), 2).unwrap();
+        store.save_snapshot("old", counters(0), 3).unwrap();
+        fs::write(dir.0.join(GENERATION_FILE), b"garbage").unwrap();
+        drop(store);
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 9).unwrap();
+        assert_eq!(
+            store.generation().info.id,
+            4,
+            "above generation 3 of snapshot old"
+        );
+    }
+
+    #[test]
+    fn one_store_per_directory() {
+        let dir = TempDir::new("lock");
+        let held = Store::open(&dir.0, None, 0).unwrap();
+        assert!(matches!(
+            Store::open(&dir.0, None, 0),
+            Err(StateError::Busy(_))
+        ));
+        drop(held);
+        Store::open(&dir.0, None, 0).unwrap();
+    }
+
+    #[test]
+    fn state_is_private_to_the_daemon() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = TempDir::new("perms");
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        store.save_snapshot("s", counters(1), 1).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&dir.0), 0o700);
+        assert_eq!(mode(&dir.0.join(SNAPSHOT_DIR)), 0o700);
+        assert_eq!(mode(&dir.0.join(GENERATION_FILE)), 0o600);
+        assert_eq!(mode(&dir.0.join(SNAPSHOT_DIR).join("s.json")), 0o600);
+    }
+
+    #[test]
+    fn files_with_more_than_the_maps_hold_are_corrupt() {
+        let dir = TempDir::new("bounds");
+        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        let mut big = Counters::default();
+        for uid in 0..=crate::abi::syscalls::COUNTS_ENTRIES {
+            big.syscalls.insert(
+                (uid, 0),
+                CallCounts {
+                    count: 1,
+                    errors: 0,
+                },
+            );
+        }
+        store.save_snapshot("big", big, 1).unwrap();
+        assert!(matches!(
+            store.snapshots().load("big"),
+            Err(StateError::Corrupt { ref why, .. }) if why.contains("16385 (UID, syscall) pairs")
+        ));
+    }
+
+    #[test]
     fn snapshots_are_named_bounded_and_replaced() {
         let dir = TempDir::new("snap");
         let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
-        for bad in ["", ".x", "a/b", "a b", &"x".repeat(MAX_NAME_LEN + 1)] {
+        for bad in ["", ".x", "-a", "a/b", "a b", &"x".repeat(MAX_NAME_LEN + 1)] {
             assert!(matches!(
                 store.save_snapshot(bad, counters(1), 1),
                 Err(StateError::BadName(_))
@@ -502,7 +666,7 @@ mod tests {
         }
         assert!(!store.save_snapshot("base", counters(1), 1).unwrap());
         assert!(store.save_snapshot("base", counters(2), 2).unwrap());
-        assert_eq!(store.load_snapshot("base").unwrap().window, counters(2));
+        assert_eq!(store.snapshots().load("base").unwrap().window, counters(2));
         for i in 1..MAX_SNAPSHOTS {
             store
                 .save_snapshot(&format!("s{i}"), counters(1), 10 + i as u64)
@@ -512,17 +676,17 @@ mod tests {
             store.save_snapshot("one-too-many", counters(1), 99),
             Err(StateError::Full)
         ));
-        let list = store.list_snapshots().unwrap();
+        let list = store.snapshots().list().unwrap();
         assert_eq!(list.len(), MAX_SNAPSHOTS);
         assert_eq!(list[0].name, "base");
-        store.delete_snapshot("base").unwrap();
+        store.snapshots().delete("base").unwrap();
         assert!(matches!(
-            store.load_snapshot("base"),
+            store.snapshots().load("base"),
             Err(StateError::NoSnapshot(_))
         ));
         fs::write(dir.0.join(SNAPSHOT_DIR).join("junk.json"), b"[1,2").unwrap();
         assert!(matches!(
-            store.load_snapshot("junk"),
+            store.snapshots().load("junk"),
             Err(StateError::Corrupt { .. })
         ));
     }

@@ -8,7 +8,7 @@ use crate::service::{Caller, DumpError, Outcome, Service};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,7 +52,13 @@ impl Socket {
                 fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
             }
         }
-        if path.symlink_metadata().is_ok() {
+        if let Ok(meta) = path.symlink_metadata() {
+            if !meta.file_type().is_socket() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a socket", path.display()),
+                ));
+            }
             if UnixStream::connect(path).is_ok() {
                 return Err(io::Error::new(
                     io::ErrorKind::AddrInUse,
@@ -89,7 +95,9 @@ impl Socket {
             let stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if is_transient(&e) => {
+                    // Out of descriptors or memory: let clients finish first.
                     log::warn!("accept: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -178,10 +186,9 @@ fn wait_readable(listener: BorrowedFd<'_>, stop: BorrowedFd<'_>) -> io::Result<b
 }
 
 fn refuse(stream: UnixStream, max: usize) {
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let message = format!("memstatd is busy: {max} clients are being served; try again");
-    let _ = FrameWriter::new(stream, Instant::now() + Duration::from_secs(1))
-        .finish(Status::Unavailable, &message);
+    let out = Deadlined::new(&stream, Instant::now() + Duration::from_millis(100));
+    let _ = FrameWriter::new(out).finish(Status::Unavailable, &message);
 }
 
 fn handle(stream: UnixStream, service: &Service, limit: Duration) {
@@ -193,21 +200,17 @@ fn handle(stream: UnixStream, service: &Service, limit: Duration) {
             return;
         }
     };
-    // Reads and writes each wait at most the time left; FrameWriter checks
-    // the deadline between frames.
-    let _ = stream.set_read_timeout(Some(limit));
-    let _ = stream.set_write_timeout(Some(limit));
-    let mut reader = &stream;
-    let args = match protocol::read_request(&mut reader) {
+    let who = format!("uid {} pid {}", caller.uid, caller.pid);
+    let args = match protocol::read_request(&mut Deadlined::new(&stream, deadline)) {
         Ok(args) => args,
         Err(why) => {
-            log::info!("uid {} pid {}: {why}", caller.uid, caller.pid);
-            let _ = FrameWriter::new(&stream, deadline).finish(Status::Unavailable, &why);
-            discard_input(&stream);
+            log::info!("{who}: {why}");
+            let out = Deadlined::new(&stream, Instant::now() + GRACE);
+            let _ = FrameWriter::new(out).finish(Status::Unavailable, &why);
             return;
         }
     };
-    let mut out = FrameWriter::new(&stream, deadline);
+    let mut out = FrameWriter::new(Deadlined::new(&stream, deadline));
     let (status, message) = match service.dump(&mut out, &args, caller) {
         Ok(Outcome::Done) => (Status::Ok, String::new()),
         Ok(Outcome::ThresholdCrossed) => (
@@ -217,29 +220,81 @@ fn handle(stream: UnixStream, service: &Service, limit: Duration) {
         Err(DumpError::Usage(m)) => (Status::Usage, m),
         Err(e @ DumpError::Denied(_)) => (Status::Denied, e.to_string()),
         Err(DumpError::Failed(m)) => (Status::Failed, m),
-        Err(DumpError::Output(e)) => {
-            log::info!(
-                "uid {} pid {}: output abandoned: {e}",
-                caller.uid,
-                caller.pid
+        Err(DumpError::Output(e)) if e.kind() == io::ErrorKind::TimedOut => {
+            log::info!("{who}: {e}");
+            // What was sent stands; the end frame says why the rest is not.
+            let out = Deadlined::new(&stream, Instant::now() + GRACE);
+            let why = format!(
+                "the request ran past its time limit of {} s",
+                limit.as_secs()
             );
+            let _ = FrameWriter::new(out).finish(Status::Unavailable, &why);
+            return;
+        }
+        Err(DumpError::Output(e)) => {
+            log::info!("{who}: output abandoned: {e}");
             return;
         }
     };
     if let Err(e) = out.finish(status, &message) {
-        log::info!("uid {} pid {}: client gone: {e}", caller.uid, caller.pid);
+        log::info!("{who}: client gone: {e}");
     }
 }
 
-/// Reads what is left of a rejected request before closing: closing a
-/// socket with unread input resets it, and the client would lose the answer.
-fn discard_input(stream: &UnixStream) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-    let _ = io::copy(
-        &mut (&mut &*stream).take(protocol::MAX_REQUEST as u64),
-        &mut io::sink(),
-    );
+/// How long an end frame may take once a request's own time is up.
+const GRACE: Duration = Duration::from_millis(100);
+
+/// A stream whose reads and writes all end by one deadline: each call
+/// waits at most the time left, so a client that trickles bytes cannot hold
+/// its slot beyond the request's time limit.
+struct Deadlined<'a> {
+    stream: &'a UnixStream,
+    deadline: Instant,
+}
+
+impl<'a> Deadlined<'a> {
+    fn new(stream: &'a UnixStream, deadline: Instant) -> Self {
+        Deadlined { stream, deadline }
+    }
+
+    fn time_left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request ran past its time limit",
+            ));
+        }
+        Ok(left)
+    }
+}
+
+impl Read for Deadlined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(Some(self.time_left()?))?;
+        match (&mut &*self.stream).read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, e))
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Deadlined<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.time_left()?))?;
+        match (&mut &*self.stream).write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, e))
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn peer(stream: &UnixStream) -> io::Result<Caller> {
@@ -251,9 +306,16 @@ fn peer(stream: &UnixStream) -> io::Result<Caller> {
     })
 }
 
+/// How long a client waits for the daemon to take or answer a request.
+const CLIENT_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Sends `args` to the daemon at `path` and copies its output to `out`.
 pub fn request(path: &Path, args: &[String], out: &mut impl Write) -> io::Result<(Status, String)> {
     let stream = UnixStream::connect(path)?;
+    // The daemon ends every request within its limit; this only guards
+    // against a daemon that stopped answering.
+    stream.set_read_timeout(Some(CLIENT_PATIENCE))?;
+    stream.set_write_timeout(Some(CLIENT_PATIENCE))?;
     let sent = protocol::write_request(&mut &stream, args);
     // A daemon that refuses a client (busy) answers and closes without
     // reading: its answer is still there to read after a failed write.
