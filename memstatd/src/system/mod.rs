@@ -1,5 +1,24 @@
 //! Readers of the machine's own state in /proc and /sys: what the report's
-//! header and self section need.
+//! header and self section need, and the system memory view.
+//!
+//! The memory view has one module per source, each a pure
+//! `parse(text) -> Result<T, ParseError>` and a thin `read(&Root)`: buddyinfo,
+//! pagetypeinfo, zoneinfo, vmstat, meminfo, psi (`/proc/pressure/memory`),
+//! vm_knobs (`/proc/sys/vm/`) and thp; fragmentation and vmstat_rates compute
+//! from their samples. `reading` holds what they share: the root paths hang
+//! from and the state of one file (read, missing, unreadable, malformed).
+
+pub mod buddyinfo;
+pub mod fragmentation;
+pub mod meminfo;
+pub mod pagetypeinfo;
+pub mod psi;
+pub mod reading;
+pub mod thp;
+pub mod vm_knobs;
+pub mod vmstat;
+pub mod vmstat_rates;
+pub mod zoneinfo;
 
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,0 +1,324 @@
+//! `/proc/meminfo` (fs/proc/meminfo.c): `Name:  value kB` lines, plus the
+//! unitless `HugePages_*` counts. Fields come and go with kernel versions and
+//! configurations (`Zswap`/`Zswapped` with zswap since 5.19, `SecPageTables`
+//! since 6.1, `ShadowCallStack` with SCS, `CmaTotal` with CMA, `DirectMap*`
+//! on x86 only); a field the kernel does not print is `None`.
+
+use super::reading::{
+    complete, excerpt, number, numbered, unexpected, ErrorKind, ParseError, Reading, Root,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meminfo {
+    /// Fields in kB (KiB, whatever the file says).
+    pub kb: BTreeMap<String, u64>,
+    /// Unitless fields: the `HugePages_*` page counts.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// The fields that matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum MeminfoField {
+    MemTotal,
+    MemFree,
+    MemAvailable,
+    Buffers,
+    Cached,
+    SwapCached,
+    Active,
+    Inactive,
+    Unevictable,
+    Mlocked,
+    SwapTotal,
+    SwapFree,
+    Zswap,
+    Zswapped,
+    Dirty,
+    Writeback,
+    AnonPages,
+    Mapped,
+    Shmem,
+    KReclaimable,
+    Slab,
+    SReclaimable,
+    SUnreclaim,
+    KernelStack,
+    ShadowCallStack,
+    PageTables,
+    SecPageTables,
+    CommitLimit,
+    CommittedAs,
+    VmallocUsed,
+    Percpu,
+    AnonHugePages,
+    CmaTotal,
+    CmaFree,
+    Hugetlb,
+}
+
+impl MeminfoField {
+    pub const ALL: [MeminfoField; 35] = [
+        MeminfoField::MemTotal,
+        MeminfoField::MemFree,
+        MeminfoField::MemAvailable,
+        MeminfoField::Buffers,
+        MeminfoField::Cached,
+        MeminfoField::SwapCached,
+        MeminfoField::Active,
+        MeminfoField::Inactive,
+        MeminfoField::Unevictable,
+        MeminfoField::Mlocked,
+        MeminfoField::SwapTotal,
+        MeminfoField::SwapFree,
+        MeminfoField::Zswap,
+        MeminfoField::Zswapped,
+        MeminfoField::Dirty,
+        MeminfoField::Writeback,
+        MeminfoField::AnonPages,
+        MeminfoField::Mapped,
+        MeminfoField::Shmem,
+        MeminfoField::KReclaimable,
+        MeminfoField::Slab,
+        MeminfoField::SReclaimable,
+        MeminfoField::SUnreclaim,
+        MeminfoField::KernelStack,
+        MeminfoField::ShadowCallStack,
+        MeminfoField::PageTables,
+        MeminfoField::SecPageTables,
+        MeminfoField::CommitLimit,
+        MeminfoField::CommittedAs,
+        MeminfoField::VmallocUsed,
+        MeminfoField::Percpu,
+        MeminfoField::AnonHugePages,
+        MeminfoField::CmaTotal,
+        MeminfoField::CmaFree,
+        MeminfoField::Hugetlb,
+    ];
+
+    /// The name in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            MeminfoField::MemTotal => "MemTotal",
+            MeminfoField::MemFree => "MemFree",
+            MeminfoField::MemAvailable => "MemAvailable",
+            MeminfoField::Buffers => "Buffers",
+            MeminfoField::Cached => "Cached",
+            MeminfoField::SwapCached => "SwapCached",
+            MeminfoField::Active => "Active",
+            MeminfoField::Inactive => "Inactive",
+            MeminfoField::Unevictable => "Unevictable",
+            MeminfoField::Mlocked => "Mlocked",
+            MeminfoField::SwapTotal => "SwapTotal",
+            MeminfoField::SwapFree => "SwapFree",
+            MeminfoField::Zswap => "Zswap",
+            MeminfoField::Zswapped => "Zswapped",
+            MeminfoField::Dirty => "Dirty",
+            MeminfoField::Writeback => "Writeback",
+            MeminfoField::AnonPages => "AnonPages",
+            MeminfoField::Mapped => "Mapped",
+            MeminfoField::Shmem => "Shmem",
+            MeminfoField::KReclaimable => "KReclaimable",
+            MeminfoField::Slab => "Slab",
+            MeminfoField::SReclaimable => "SReclaimable",
+            MeminfoField::SUnreclaim => "SUnreclaim",
+            MeminfoField::KernelStack => "KernelStack",
+            MeminfoField::ShadowCallStack => "ShadowCallStack",
+            MeminfoField::PageTables => "PageTables",
+            MeminfoField::SecPageTables => "SecPageTables",
+            MeminfoField::CommitLimit => "CommitLimit",
+            MeminfoField::CommittedAs => "Committed_AS",
+            MeminfoField::VmallocUsed => "VmallocUsed",
+            MeminfoField::Percpu => "Percpu",
+            MeminfoField::AnonHugePages => "AnonHugePages",
+            MeminfoField::CmaTotal => "CmaTotal",
+            MeminfoField::CmaFree => "CmaFree",
+            MeminfoField::Hugetlb => "Hugetlb",
+        }
+    }
+}
+
+impl Meminfo {
+    pub fn kb(&self, f: MeminfoField) -> Option<u64> {
+        self.kb.get(f.name()).copied()
+    }
+}
+
+pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
+    complete(text)?;
+    let mut out = Meminfo {
+        kb: BTreeMap::new(),
+        counts: BTreeMap::new(),
+    };
+    for (lineno, line) in numbered(text) {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let (name, value, map) = match tokens.as_slice() {
+            [] => continue,
+            [name, value] => (*name, *value, &mut out.counts),
+            [name, value, "kB"] => (*name, *value, &mut out.kb),
+            _ => return Err(unexpected(lineno, line)),
+        };
+        let name = match name.strip_suffix(':') {
+            Some(n) if !n.is_empty() => n,
+            _ => return Err(unexpected(lineno, line)),
+        };
+        let value = number(value, lineno)?;
+        if map.insert(name.to_owned(), value).is_some() {
+            return Err(ParseError::at(
+                lineno,
+                ErrorKind::Duplicate {
+                    name: excerpt(name),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub fn read(root: &Root) -> Reading<Meminfo> {
+    root.read("proc/meminfo", parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MeminfoField::*;
+
+    const V5_10: &str = include_str!("../../tests/fixtures/system/meminfo-5.10");
+    const V5_15: &str = include_str!("../../tests/fixtures/system/meminfo-5.15");
+    const V6_1: &str = include_str!("../../tests/fixtures/system/meminfo-6.1");
+    const V6_6: &str = include_str!("../../tests/fixtures/system/meminfo-6.6");
+    const V6_18: &str = include_str!("../../tests/fixtures/system/meminfo-6.18");
+
+    #[test]
+    fn this_machine() {
+        let m = parse(V6_18).unwrap();
+        assert_eq!(m.kb(MemTotal), Some(24684084));
+        assert_eq!(m.kb(MemFree), Some(23378272));
+        assert_eq!(m.kb(MemAvailable), Some(24264868));
+        assert_eq!(m.kb(Slab), Some(131552));
+        assert_eq!(m.kb(SReclaimable), Some(106316));
+        assert_eq!(m.kb(SUnreclaim), Some(25236));
+        assert_eq!(m.kb(SecPageTables), Some(0));
+        assert_eq!(m.kb(Zswap), Some(0));
+        assert_eq!(m.kb(CommittedAs), Some(50032));
+        // No CMA and no shadow call stacks on this kernel.
+        assert_eq!(m.kb(CmaTotal), None);
+        assert_eq!(m.kb(ShadowCallStack), None);
+        assert_eq!(m.kb.get("VmallocTotal"), Some(&34359738367));
+        assert_eq!(m.kb.get("Active(anon)"), Some(&1512));
+        assert_eq!(m.counts.get("HugePages_Total"), Some(&0));
+        assert_eq!(m.counts.len(), 4);
+        assert_eq!(m.kb.len() + m.counts.len(), 54);
+    }
+
+    #[test]
+    fn kernel_layouts() {
+        let m = parse(V5_10).unwrap();
+        assert_eq!((m.kb(CmaTotal), m.kb(CmaFree)), (Some(65536), Some(61220)));
+        assert_eq!((m.kb(SecPageTables), m.kb(Zswap)), (None, None));
+        assert_eq!(m.kb.get("DirectMap1G"), Some(&73400320));
+        // arm64 with 64K pages: 512 MiB huge pages, no DirectMap lines.
+        let m = parse(V5_15).unwrap();
+        assert_eq!(m.kb.get("Hugepagesize"), Some(&524288));
+        assert!(!m.kb.keys().any(|k| k.starts_with("DirectMap")));
+        // Android 6.1: shadow call stacks and secondary page tables, no
+        // HugeTLB.
+        let m = parse(V6_1).unwrap();
+        assert_eq!(m.kb(ShadowCallStack), Some(24528));
+        assert_eq!(m.kb(SecPageTables), Some(0));
+        assert!(m.counts.is_empty());
+        assert_eq!(m.kb(SwapFree), Some(2211004));
+        assert_eq!(m.kb(Zswap), None);
+        let m = parse(V6_6).unwrap();
+        assert_eq!(m.kb(Zswapped), Some(0));
+    }
+
+    fn kind(text: &str) -> (usize, ErrorKind) {
+        let e = parse(text).unwrap_err();
+        (e.line, e.kind)
+    }
+
+    #[test]
+    fn malformed() {
+        assert_eq!(kind(""), (0, ErrorKind::Empty));
+        // Cut in the middle of a value, or of a name.
+        let cut = &V6_18[..V6_18.find("Cached:").unwrap() + 20];
+        assert_eq!(kind(cut), (5, ErrorKind::Truncated));
+        let cut = &V6_18[..V6_18.find("Cached:").unwrap() + 3];
+        assert_eq!(kind(cut), (5, ErrorKind::Truncated));
+        // Cut at a line boundary: the fields before the cut.
+        let cut = &V6_18[..V6_18.find("Cached:").unwrap()];
+        assert_eq!(parse(cut).unwrap().kb.len(), 4);
+        assert_eq!(
+            kind("Cac\n"),
+            (1, ErrorKind::Unexpected { text: "Cac".into() })
+        );
+        assert_eq!(
+            kind("MemTotal 1 kB\n"),
+            (
+                1,
+                ErrorKind::Unexpected {
+                    text: "MemTotal 1 kB".into()
+                }
+            )
+        );
+        assert_eq!(
+            kind("MemTotal: 1 MB\n"),
+            (
+                1,
+                ErrorKind::Unexpected {
+                    text: "MemTotal: 1 MB".into()
+                }
+            )
+        );
+        assert_eq!(
+            kind("MemTotal: lots kB\n"),
+            (
+                1,
+                ErrorKind::NotANumber {
+                    token: "lots".into()
+                }
+            )
+        );
+        assert_eq!(
+            kind("MemTotal: 1 kB\nMemTotal: 2 kB\n"),
+            (
+                2,
+                ErrorKind::Duplicate {
+                    name: "MemTotal".into()
+                }
+            )
+        );
+        assert!(matches!(
+            kind(": 1 kB\n"),
+            (1, ErrorKind::Unexpected { .. })
+        ));
+    }
+
+    #[test]
+    fn live() {
+        let m = read(&Root::default());
+        let m = m.value().expect("/proc/meminfo");
+        let total = m.kb(MemTotal).unwrap();
+        assert!(total > m.kb(MemFree).unwrap());
+        assert!(total >= m.kb(MemAvailable).unwrap());
+        assert!(m.kb(SwapTotal).unwrap() >= m.kb(SwapFree).unwrap());
+        assert!(m.kb(Slab).unwrap() >= m.kb(SReclaimable).unwrap());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(super::super::reading::arbitrary::config())]
+        #[test]
+        fn never_panics(
+            lines in super::super::reading::arbitrary::lines(),
+            bytes in super::super::reading::arbitrary::bytes(),
+            mutated in super::super::reading::arbitrary::mutated(V6_1),
+        ) {
+            for text in [lines, bytes, mutated] {
+                let _ = parse(&text);
+            }
+        }
+    }
+}
