@@ -2,9 +2,13 @@
 //! programs. The pipeline, one module per stage (see DESIGN.md):
 //! `abi` (the BPF ABI mirror) → `loader` (host mode only: the platform
 //! bpfloader's rules, load, pin) → `bpf` (open pins, attach, read maps) →
-//! `probes` (one module per probe group).
+//! `probes` (one module per probe group) → `stats` (windows, generations,
+//! snapshots, metrics, diffs), with `system` (/proc and /sys) and `uid`
+//! (names) beside it, and `advisor` over both → `report` (the model, text
+//! and JSON) → `service` (`dump(out, args, caller)`) → `transport`.
 
 pub mod abi;
+pub mod advisor;
 pub mod bpf;
 #[cfg(not(target_os = "android"))]
 pub mod loader;

@@ -93,6 +93,20 @@ fn exact_counts_in_text_and_json() {
     );
     assert_eq!(j["overflow"]["count"], 0);
     assert_eq!(j["probes"][0]["state"], "live");
+    // The system view of this machine: real numbers, read from /proc.
+    let meminfo = &j["system"]["meminfo"];
+    assert_eq!(meminfo["state"], "read", "{meminfo}");
+    let total = meminfo["value"]["kb"]["MemTotal"].as_u64().unwrap();
+    assert!(total > meminfo["value"]["kb"]["MemFree"].as_u64().unwrap());
+    assert_eq!(j["system"]["knobs"]["swappiness"]["state"], "read");
+    let zones = j["system"]["fragmentation"].as_array().unwrap();
+    assert!(
+        !zones.is_empty()
+            && zones
+                .iter()
+                .all(|z| z["orders"].as_array().unwrap().len() >= 11)
+    );
+    assert!(j["advice"].is_array());
 
     // The same numbers in the text: the syscalls section has one line per
     // (UID, syscall): UID, name, number, count, errors.

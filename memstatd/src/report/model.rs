@@ -2,11 +2,13 @@
 //! structures, so the two can never disagree. Field names are the JSON
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
+use crate::advisor::Finding;
 use crate::probes::syscalls::syscall_name;
 use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind};
 use crate::stats::metrics::{percentile, PERCENTILES};
 use crate::stats::state::{GenerationInfo, SnapshotMeta};
+use crate::system::view::SystemView;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -22,25 +24,31 @@ pub enum Section {
     Syscalls,
     Latency,
     Overflow,
+    System,
+    Advice,
     Daemon,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 9] = [
         Section::Header,
         Section::Probes,
         Section::Uids,
         Section::Syscalls,
         Section::Latency,
         Section::Overflow,
+        Section::System,
+        Section::Advice,
         Section::Daemon,
     ];
     /// What a dump without `-a` or `--section` shows.
-    pub const DEFAULT: [Section; 5] = [
+    pub const DEFAULT: [Section; 7] = [
         Section::Header,
         Section::Probes,
         Section::Uids,
         Section::Overflow,
+        Section::System,
+        Section::Advice,
         Section::Daemon,
     ];
 
@@ -52,6 +60,8 @@ impl Section {
             Section::Syscalls => "syscalls",
             Section::Latency => "latency",
             Section::Overflow => "overflow",
+            Section::System => "system",
+            Section::Advice => "advice",
             Section::Daemon => "self",
         }
     }
@@ -199,6 +209,10 @@ pub struct Report {
     pub show_latency: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overflow: Option<OverflowView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Vec<Finding>>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub daemon: Option<DaemonView>,
     /// `--fail-if` thresholds crossed (empty without `--fail-if`), the

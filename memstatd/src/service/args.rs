@@ -15,7 +15,8 @@ Report (the default):
   --top N                at most N UIDs
   --sort COLUMN          syscalls (default), errors, uid, name, p50, p90, p99
   --section NAME[,NAME]  only these sections; repeatable:
-                         header, probes, uids, syscalls, latency, overflow, self
+                         header, probes, uids, syscalls, latency, overflow,
+                         system, advice, self
   --json                 JSON (schema memstat/1, see docs/json.md)
   --fail-if 'M OP V'     fail (exit 1) when a UID's metric M crosses V;
                          OP is > >= < <=; V is a number, or with --diff +N/-N

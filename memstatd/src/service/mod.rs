@@ -7,7 +7,9 @@
 
 pub mod args;
 
+use crate::advisor::{self, Evidence, Finding, Recent};
 use crate::bpf::Map;
+use crate::probes::syscalls::syscall_number;
 use crate::probes::syscalls::{SyscallProbe, SyscallSample};
 use crate::probes::Probes;
 use crate::report::model::*;
@@ -19,11 +21,15 @@ use crate::stats::state::{
     GenerationInfo, Opened, Snapshot, SnapshotDir, SnapshotMeta, Source, StateError, Store,
 };
 use crate::system;
+use crate::system::reading::Root;
+use crate::system::view::{SystemView, VmstatHistory, SAMPLE_EVERY};
+use crate::system::vmstat;
 use crate::uid::UidNames;
 use args::{Args, Command};
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 use thiserror::Error;
 
 /// Who is asking, as the transport vouches for it (SO_PEERCRED, binder).
@@ -96,6 +102,8 @@ struct Engine {
 pub struct Service {
     mode: Mode,
     engine: Mutex<Engine>,
+    /// vmstat samples a background thread takes, for recent rates.
+    history: Arc<Mutex<VmstatHistory>>,
 }
 
 /// One read of every live group, with what the report needs of the maps.
@@ -158,6 +166,7 @@ impl Service {
                 store,
                 names: UidNames::passwd(passwd),
             }),
+            history: sample_vmstat(),
         })
     }
 
@@ -354,11 +363,24 @@ impl Service {
                 table_entries: reading.table_entries,
                 table_used: reading.table_used,
             }),
+            system: None,
+            advice: None,
             daemon: has(Section::Daemon).then(|| e.daemon_view()),
             failed,
             failed_total,
         };
         drop(e);
+        // The system view is read without the engine: it needs no counters.
+        let mut report = report;
+        if has(Section::System) || has(Section::Advice) {
+            let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            let view = SystemView::read(&Root::default(), &history);
+            drop(history);
+            if has(Section::Advice) {
+                report.advice = Some(advise_on(&view, &memory_callers(&window)));
+            }
+            report.system = has(Section::System).then_some(view);
+        }
         let outcome = outcome(&report.failed);
         if a.json {
             report::json(out, &report)?;
@@ -568,6 +590,73 @@ fn action(
         text::action(out, &done)?;
     }
     Ok(Outcome::Done)
+}
+
+/// Starts the background vmstat sampler; it ends with the service.
+fn sample_vmstat() -> Arc<Mutex<VmstatHistory>> {
+    let history = Arc::new(Mutex::new(VmstatHistory::default()));
+    let weak = Arc::downgrade(&history);
+    let spawned = std::thread::Builder::new()
+        .name("memstat-vmstat".into())
+        .spawn(move || {
+            while let Some(history) = weak.upgrade() {
+                if let Some(v) = vmstat::read(&Root::default()).value() {
+                    let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
+                    h.push(Instant::now(), v.clone());
+                }
+                drop(history);
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("no vmstat sampler ({e}): the report has no vmstat rates");
+    }
+    history
+}
+
+/// The syscalls that map, unmap and resize memory.
+const MEMORY_SYSCALLS: [&str; 6] = ["mmap", "mmap2", "munmap", "mremap", "brk", "madvise"];
+
+/// UIDs by their memory-management syscalls in `window`, most first.
+fn memory_callers(window: &Counters) -> Vec<(u32, u64)> {
+    let nrs: Vec<u32> = MEMORY_SYSCALLS
+        .iter()
+        .filter_map(|n| syscall_number(n))
+        .collect();
+    let mut per_uid: Vec<(u32, u64)> = Vec::new();
+    for (&(uid, nr), c) in &window.syscalls {
+        if !nrs.contains(&nr) {
+            continue;
+        }
+        match per_uid.last_mut() {
+            Some((u, n)) if *u == uid => *n = n.saturating_add(c.count),
+            _ => per_uid.push((uid, c.count)),
+        }
+    }
+    per_uid.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    per_uid
+}
+
+fn advise_on(view: &SystemView, callers: &[(u32, u64)]) -> Vec<Finding> {
+    let recent = match (
+        &view.vmstat_rates,
+        view.vmstat.value(),
+        &view.vmstat_earlier,
+    ) {
+        (Some(rates), Some(later), Some(earlier)) => Some(Recent {
+            rates,
+            earlier,
+            later,
+        }),
+        _ => None,
+    };
+    advisor::advise(&Evidence {
+        knobs: &view.knobs,
+        thp: &view.thp,
+        recent,
+        fragmentation: &view.fragmentation,
+        memory_callers: callers,
+    })
 }
 
 /// When the counters began: the load time of the program that feeds them.

@@ -15,6 +15,7 @@ pub mod pagetypeinfo;
 pub mod psi;
 pub mod reading;
 pub mod thp;
+pub mod view;
 pub mod vm_knobs;
 pub mod vmstat;
 pub mod vmstat_rates;

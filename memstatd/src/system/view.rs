@@ -1,0 +1,193 @@
+//! The system memory view of one report: every reader's result, the
+//! computed indexes, and vmstat rates over the recent past, kept by a
+//! history of samples the daemon takes in the background.
+
+use super::buddyinfo::{self, Buddyinfo};
+use super::fragmentation::{fragmentation, ZoneFragmentation};
+use super::meminfo::{self, Meminfo};
+use super::pagetypeinfo::{self, MigratetypeFree};
+use super::psi::{self, Pressure};
+use super::reading::{Reading, Root};
+use super::thp::{self, ThpSettings};
+use super::vm_knobs::{self, VmKnobs};
+use super::vmstat::{self, Vmstat};
+use super::vmstat_rates::VmstatRates;
+use super::zoneinfo;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// A zone's free pages against its watermarks, in pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ZoneWatermarks {
+    pub node: u32,
+    pub zone: String,
+    pub free: u64,
+    pub min: u64,
+    pub low: u64,
+    pub high: u64,
+    pub boost: Option<u64>,
+    pub managed: u64,
+}
+
+/// Free pages per migratetype, with the pageblock size they are grouped in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pagetypes {
+    pub pageblock_order: u32,
+    pub free: Vec<MigratetypeFree>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SystemView {
+    pub meminfo: Reading<Meminfo>,
+    pub pressure: Reading<Pressure>,
+    pub knobs: VmKnobs,
+    pub thp: ThpSettings,
+    pub buddyinfo: Reading<Buddyinfo>,
+    /// Per populated zone and order, from buddyinfo.
+    pub fragmentation: Vec<ZoneFragmentation>,
+    pub pagetypes: Reading<Pagetypes>,
+    pub zones: Reading<Vec<ZoneWatermarks>>,
+    /// None until two vmstat samples are at least a second apart.
+    pub vmstat_rates: Option<VmstatRates>,
+    #[serde(skip)]
+    pub vmstat: Reading<Vmstat>,
+    /// The sample the rates start from.
+    #[serde(skip)]
+    pub vmstat_earlier: Option<Vmstat>,
+}
+
+impl SystemView {
+    /// Reads everything under `root`, with rates from `history`'s oldest
+    /// sample to now.
+    pub fn read(root: &Root, history: &VmstatHistory) -> Self {
+        let buddyinfo = buddyinfo::read(root);
+        let fragmentation = buddyinfo.value().map(fragmentation).unwrap_or_default();
+        let vmstat = vmstat::read(root);
+        let now = Instant::now();
+        let since = vmstat.value().and_then(|v| history.rates_to(v, now));
+        let (vmstat_rates, vmstat_earlier) = match since {
+            Some((rates, earlier)) => (Some(rates), Some(earlier)),
+            None => (None, None),
+        };
+        SystemView {
+            meminfo: meminfo::read(root),
+            pressure: psi::read(root),
+            knobs: vm_knobs::read(root),
+            thp: thp::read(root),
+            buddyinfo,
+            fragmentation,
+            pagetypes: map(pagetypeinfo::read(root), |p| Pagetypes {
+                pageblock_order: p.pageblock_order,
+                free: p.by_migratetype(),
+            }),
+            zones: map(zoneinfo::read(root), |z| {
+                z.zones
+                    .iter()
+                    .filter(|z| z.populated())
+                    .map(|z| ZoneWatermarks {
+                        node: z.node,
+                        zone: z.zone.clone(),
+                        free: z.free,
+                        min: z.min,
+                        low: z.low,
+                        high: z.high,
+                        boost: z.boost,
+                        managed: z.managed,
+                    })
+                    .collect()
+            }),
+            vmstat_rates,
+            vmstat,
+            vmstat_earlier,
+        }
+    }
+}
+
+fn map<T, U>(r: Reading<T>, f: impl FnOnce(&T) -> U) -> Reading<U> {
+    match r {
+        Reading::Read { value } => Reading::Read { value: f(&value) },
+        Reading::Missing { path } => Reading::Missing { path },
+        Reading::Unreadable { path, errno, error } => Reading::Unreadable { path, errno, error },
+        Reading::Malformed { path, error } => Reading::Malformed { path, error },
+    }
+}
+
+/// Recent vmstat samples, oldest first, for rates over the last minute.
+#[derive(Default)]
+pub struct VmstatHistory {
+    samples: VecDeque<(Instant, Vmstat)>,
+}
+
+/// How often the daemon samples vmstat, and how many samples it keeps: rates
+/// cover the last minute or so.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+const KEPT: usize = 6;
+/// Shorter intervals give rates too noisy to report.
+const SHORTEST: Duration = Duration::from_secs(1);
+
+impl VmstatHistory {
+    pub fn push(&mut self, at: Instant, sample: Vmstat) {
+        if self.samples.len() == KEPT {
+            self.samples.pop_front();
+        }
+        self.samples.push_back((at, sample));
+    }
+
+    /// Rates from the oldest kept sample to `now_sample`, and that sample.
+    pub fn rates_to(&self, now_sample: &Vmstat, now: Instant) -> Option<(VmstatRates, Vmstat)> {
+        let (at, earlier) = self.samples.front()?;
+        let elapsed = now.checked_duration_since(*at)?;
+        if elapsed < SHORTEST {
+            return None;
+        }
+        let rates = VmstatRates::between(earlier, now_sample, elapsed)?;
+        Some((rates, earlier.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::vmstat_rates::Rate;
+
+    fn vmstat(pgfault: u64) -> Vmstat {
+        vmstat::parse(&format!("pgfault {pgfault}\npgmajfault 0\n")).unwrap()
+    }
+
+    #[test]
+    fn history_gives_rates_from_its_oldest_sample() {
+        let mut h = VmstatHistory::default();
+        let t0 = Instant::now();
+        assert!(h.rates_to(&vmstat(10), t0).is_none(), "no sample yet");
+        for i in 0..10u64 {
+            h.push(t0 + SAMPLE_EVERY * i as u32, vmstat(1000 * i));
+        }
+        // Kept: the last 6 samples, from i = 4 (pgfault 4000 at 40 s).
+        let now = t0 + Duration::from_secs(100);
+        let (rates, earlier) = h.rates_to(&vmstat(10_000), now).unwrap();
+        assert_eq!(earlier.counters["pgfault"], 4000);
+        assert_eq!(rates.interval_s, 60.0);
+        assert_eq!(rates.faults, Rate::PerSecond { value: 100.0 });
+        // Too soon after the oldest sample: no rate.
+        let mut h = VmstatHistory::default();
+        h.push(t0, vmstat(0));
+        assert!(h
+            .rates_to(&vmstat(5), t0 + Duration::from_millis(500))
+            .is_none());
+    }
+
+    #[test]
+    fn a_fixture_tree_reads_whole() {
+        let root = Root::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/system/root-6.18"
+        ));
+        let view = SystemView::read(&root, &VmstatHistory::default());
+        assert_eq!(view.knobs.swappiness.value(), Some(&60));
+        assert!(view.vmstat_rates.is_none());
+        // The fixture tree has knobs and THP only: the rest is missing, not zero.
+        assert!(matches!(view.meminfo, Reading::Missing { .. }));
+        assert!(view.fragmentation.is_empty());
+    }
+}
