@@ -122,6 +122,7 @@ fn main() -> ExitCode {
         }
     };
     logging::init(options.verbose);
+    one_malloc_arena();
     match run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -130,6 +131,19 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Client threads come and go; with glibc's default of an arena per thread,
+/// each keeps the memory of the biggest dump it built. One arena lets every
+/// dump reuse the same memory, which keeps the daemon's RSS at about half.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    // SAFETY: mallopt only sets an allocator parameter; called before any
+    // other thread exists.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}
 
 fn run(o: Options) -> Result<(), String> {
     // Block the stop signals in every thread; one thread waits for them.
