@@ -10,6 +10,7 @@
 use crate::system::fragmentation::ZoneFragmentation;
 use crate::system::reading::Reading;
 use crate::system::thp::ThpSettings;
+use crate::system::view::ZoneWatermarks;
 use crate::system::vm_knobs::VmKnobs;
 use crate::system::vmstat::{Counter, Vmstat};
 use crate::system::vmstat_rates::{Rate, VmstatRates};
@@ -22,8 +23,21 @@ pub struct Evidence<'a> {
     /// Rates over the recent interval, with the samples they came from.
     pub recent: Option<Recent<'a>>,
     pub fragmentation: &'a [ZoneFragmentation],
-    /// UIDs by their memory-management syscalls in the window, most first.
-    pub memory_callers: &'a [(u32, u64)],
+    /// Managed pages per zone, to tell the zones that matter from small ones.
+    pub zones: Option<&'a [ZoneWatermarks]>,
+    /// Every UID by its memory-management syscalls in the window, most
+    /// first; `None` when the per-UID counters are unavailable.
+    pub memory_callers: Option<&'a [(u32, u64)]>,
+    /// The UIDs the caller may see; `None` is all.
+    pub visible: Option<&'a [u32]>,
+}
+
+/// The findings, and the evidence that could not be had (so that "nothing
+/// to suggest" is not mistaken for "nothing wrong").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Advice {
+    pub findings: Vec<Finding>,
+    pub missing: Vec<String>,
 }
 
 /// Two vmstat samples and the rates between them.
@@ -57,15 +71,17 @@ pub struct Finding {
     pub uids_basis: String,
 }
 
+/// Zones with less than this share of the managed pages (DMA, DMA32 on big
+/// machines) do not decide how allocations fare.
+const MINOR_ZONE_SHARE: f64 = 0.1;
 /// Orders above this are "costly" to the page allocator (the kernel's
 /// PAGE_ALLOC_COSTLY_ORDER): it compacts for them rather than fail.
 const COSTLY_ORDER: usize = 3;
-/// Swap-ins per second that make swapping a cost worth a look (4 MiB/s of
-/// 4 KiB pages).
-const HEAVY_SWAP_IN: f64 = 1024.0;
-/// `swappiness` from which the kernel prefers swapping anon to dropping file
-/// cache (100 weighs them equally).
-const HIGH_SWAPPINESS: i64 = 100;
+/// Swap-in bytes per second that make swapping a cost worth a look.
+const HEAVY_SWAP_IN_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
+/// `swappiness` at which the kernel weighs anonymous and file pages equally;
+/// above it, it prefers swapping anon to dropping file cache.
+const EVEN_SWAPPINESS: i64 = 100;
 /// `watermark_scale_factor` at or below the kernel default (10 = 0.1% of a
 /// zone between watermarks).
 const LOW_WATERMARK_SCALE: i64 = 10;
@@ -74,17 +90,26 @@ const THP_FALLBACK_SHARE: f64 = 0.5;
 /// UIDs a finding names at most.
 const NAMED_UIDS: usize = 3;
 
-pub fn advise(e: &Evidence) -> Vec<Finding> {
-    [
+pub fn advise(e: &Evidence) -> Advice {
+    let rules = [
         compaction,
         direct_reclaim,
         oom_overcommit,
         swap_in,
         thp_fallback,
-    ]
-    .iter()
-    .filter_map(|rule| rule(e))
-    .collect()
+    ];
+    let findings = rules.iter().filter_map(|rule| rule(e)).collect();
+    let mut missing = Vec::new();
+    if e.recent.is_none() {
+        missing.push(
+            "vmstat rates: they need two samples a second apart (memstatd samples every 10 s)"
+                .into(),
+        );
+    }
+    if e.memory_callers.is_none() {
+        missing.push("per-UID counters: the syscalls probe group is unavailable".into());
+    }
+    Advice { findings, missing }
 }
 
 fn knob(r: &Reading<i64>) -> Option<i64> {
@@ -110,22 +135,53 @@ fn measure(
     }
 }
 
-/// The UIDs to name, and why those.
+/// The size of a page: vmstat counts pages.
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no memory arguments.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(n).unwrap_or(4096)
+}
+
+/// The UIDs to name, and why those: the top callers of memory-management
+/// syscalls over all UIDs, of which only those the caller may see are named.
 fn responsible(e: &Evidence) -> (Vec<u32>, String) {
-    let uids: Vec<u32> = e
-        .memory_callers
-        .iter()
-        .take(NAMED_UIDS)
-        .map(|(u, _)| *u)
-        .collect();
-    let basis = if uids.is_empty() {
-        "no UID made memory-management syscalls in the window".into()
-    } else {
-        "most mmap, munmap, mremap, brk and madvise calls in the window (the syscall probe; \
-         allocation-level attribution needs the memory probes)"
-            .into()
+    let Some(callers) = e.memory_callers else {
+        return (Vec::new(), "per-UID counters are unavailable".into());
     };
+    let top: Vec<u32> = callers.iter().take(NAMED_UIDS).map(|(u, _)| *u).collect();
+    if top.is_empty() {
+        return (
+            Vec::new(),
+            "no UID made memory-management syscalls in the window".into(),
+        );
+    }
+    let uids: Vec<u32> = top
+        .iter()
+        .copied()
+        .filter(|u| e.visible.is_none_or(|v| v.contains(u)))
+        .collect();
+    let mut basis = format!(
+        "the {} UIDs with the most mmap, munmap, mremap, brk and madvise calls in the report's \
+         window (the syscall probe; allocation-level attribution needs the memory probes)",
+        top.len()
+    );
+    if uids.len() < top.len() {
+        basis += &format!(
+            "; {} of them not shown to this caller",
+            top.len() - uids.len()
+        );
+    }
     (uids, basis)
+}
+
+/// Whether a zone holds a real share of the machine's memory.
+fn major_zone(e: &Evidence, z: &ZoneFragmentation) -> bool {
+    let Some(zones) = e.zones else { return true };
+    let total: u64 = zones.iter().map(|w| w.managed).sum();
+    zones
+        .iter()
+        .find(|w| w.node == z.node && w.zone == z.zone)
+        .is_some_and(|w| w.managed as f64 >= total as f64 * MINOR_ZONE_SHARE)
 }
 
 /// Fragmented costly orders plus direct compaction stalls, with proactive
@@ -144,6 +200,7 @@ fn compaction(e: &Evidence) -> Option<Finding> {
     let (zone, order, index) = e
         .fragmentation
         .iter()
+        .filter(|z| major_zone(e, z))
         .flat_map(|z| {
             z.orders
                 .iter()
@@ -244,7 +301,7 @@ fn oom_overcommit(e: &Evidence) -> Option<Finding> {
     let (uids, uids_basis) = responsible(e);
     Some(Finding {
         rule: "overcommit-memory",
-        summary: "the OOM killer ran while every allocation is allowed to overcommit".into(),
+        summary: "the OOM killer ran while the kernel checks no allocation against memory".into(),
         evidence: vec![measure(
             "OOM kills (oom_kill)",
             format!("{kills} in {:.0} s", recent.rates.interval_s),
@@ -252,10 +309,14 @@ fn oom_overcommit(e: &Evidence) -> Option<Finding> {
         )],
         knob: "vm.overcommit_memory".into(),
         knob_value: overcommit.to_string(),
-        suggestion: "set it to 0 (heuristic overcommit) so that allocations far beyond what \
-                     can be backed fail at mmap or brk instead of ending in an OOM kill"
+        suggestion: "0 (the default heuristic) refuses only single allocations larger than RAM \
+                     plus swap, so it rarely prevents an OOM kill; 2 (strict, with \
+                     overcommit_ratio or overcommit_kbytes) makes mmap and brk fail once \
+                     commitments exceed swap plus that share of RAM, before memory runs out"
             .into(),
-        tradeoff: "programs that reserve large sparse mappings may then see ENOMEM up front",
+        tradeoff: "in mode 2, programs that reserve large sparse mappings (JIT heaps, \
+                   sanitizers, runtimes) get ENOMEM up front, and memory committed but never \
+                   touched is unavailable to others",
         uids,
         uids_basis,
     })
@@ -266,7 +327,8 @@ fn swap_in(e: &Evidence) -> Option<Finding> {
     let swappiness = knob(&e.knobs.swappiness)?;
     let recent = e.recent.as_ref()?;
     let ins = per_s(recent.rates.swap_ins)?;
-    if swappiness < HIGH_SWAPPINESS || ins <= HEAVY_SWAP_IN {
+    let bytes = ins * page_size() as f64;
+    if swappiness <= EVEN_SWAPPINESS || bytes <= HEAVY_SWAP_IN_BYTES {
         return None;
     }
     let (uids, uids_basis) = responsible(e);
@@ -275,16 +337,22 @@ fn swap_in(e: &Evidence) -> Option<Finding> {
         summary: "pages are swapped back in heavily while swappiness favours swapping".into(),
         evidence: vec![measure(
             "swap-ins (pswpin)",
-            format!("{ins:.0} pages/s over {:.0} s", recent.rates.interval_s),
-            format!("> {HEAVY_SWAP_IN:.0} pages/s"),
+            format!(
+                "{ins:.0} pages/s ({:.1} MiB/s) over {:.0} s",
+                bytes / (1024.0 * 1024.0),
+                recent.rates.interval_s
+            ),
+            format!("> {:.0} MiB/s", HEAVY_SWAP_IN_BYTES / (1024.0 * 1024.0)),
         )],
         knob: "vm.swappiness".into(),
         knob_value: swappiness.to_string(),
         suggestion: format!(
-            "lower it below {HIGH_SWAPPINESS} (60 is the kernel default) so that reclaim takes \
-             more file cache and less anonymous memory"
+            "lower it to {EVEN_SWAPPINESS} or below (60 is the kernel default) so that reclaim \
+             takes more file cache and less anonymous memory"
         ),
-        tradeoff: "file cache is dropped sooner, so file-backed pages are read again more often",
+        tradeoff: "file cache is dropped sooner, so file-backed pages are read again more often; \
+                   with swap on zram a swap-in is a decompression, often cheaper than a file \
+                   read from flash, and a high swappiness can be the better balance",
         uids,
         uids_basis,
     })
@@ -349,7 +417,9 @@ mod tests {
         earlier: Vmstat,
         later: Vmstat,
         fragmentation: Vec<ZoneFragmentation>,
+        zones: Option<Vec<ZoneWatermarks>>,
         callers: Vec<(u32, u64)>,
+        visible: Option<Vec<u32>>,
     }
 
     impl Case {
@@ -362,7 +432,9 @@ mod tests {
                 later: earlier.clone(),
                 earlier,
                 fragmentation: Vec::new(),
+                zones: None,
                 callers: vec![(10123, 900), (10200, 50)],
+                visible: None,
             }
         }
 
@@ -381,30 +453,47 @@ mod tests {
             self
         }
 
-        /// A zone with plenty of small free blocks and none of order 3 or
-        /// more: by the kernel's formula its order-4 index is
-        /// 1000 - (1000 + 9400 * 1000 / 16) / 7100 = 1000 - 82 = 918.
-        fn fragmented(mut self) -> Self {
-            let b = buddyinfo::parse("Node 0, zone   Normal   5000   2000    100      0      0      0      0      0      0      0      0 \n").unwrap();
-            self.fragmentation = fragmentation(&b);
-            assert_eq!(self.fragmentation[0].orders[4].fragmentation.0, 918);
+        /// Zone Normal of node 0 with these free blocks per order.
+        fn buddy(mut self, free: &str) -> Self {
+            let line = format!("Node 0, zone   Normal {free}\n");
+            self.fragmentation = fragmentation(&buddyinfo::parse(&line).unwrap());
             self
         }
 
-        fn findings(&self) -> Vec<Finding> {
+        /// A zone with plenty of small free blocks and none of order 3 or
+        /// more: by the kernel's formula its order-4 index is
+        /// 1000 - (1000 + 9400 * 1000 / 16) / 7100 = 1000 - 82 = 918, its
+        /// order-9 index 1000 - (1000 + 9400000 / 512) / 7100 = 998, and
+        /// its order-10 index 999.
+        fn fragmented(self) -> Self {
+            let c = self.buddy("5000 2000 100 0 0 0 0 0 0 0 0");
+            let orders = &c.fragmentation[0].orders;
+            assert_eq!(orders[4].fragmentation.0, 918);
+            assert_eq!(orders[9].fragmentation.0, 998);
+            assert_eq!(orders[10].fragmentation.0, 999);
+            c
+        }
+
+        fn advice(&self, with_rates: bool) -> Advice {
             let rates =
                 VmstatRates::between(&self.earlier, &self.later, Duration::from_secs(60)).unwrap();
             advise(&Evidence {
                 knobs: &self.knobs,
                 thp: &self.thp,
-                recent: Some(Recent {
+                recent: with_rates.then_some(Recent {
                     rates: &rates,
                     earlier: &self.earlier,
                     later: &self.later,
                 }),
                 fragmentation: &self.fragmentation,
-                memory_callers: &self.callers,
+                zones: self.zones.as_deref(),
+                memory_callers: Some(&self.callers),
+                visible: self.visible.as_deref(),
             })
+        }
+
+        fn findings(&self) -> Vec<Finding> {
+            self.advice(true).findings
         }
 
         fn rules(&self) -> Vec<&'static str> {
@@ -416,45 +505,123 @@ mod tests {
         Reading::Read { value: v }
     }
 
+    fn watermarks(zone: &str, managed: u64) -> ZoneWatermarks {
+        ZoneWatermarks {
+            node: 0,
+            zone: zone.into(),
+            free: 0,
+            min: 0,
+            low: 0,
+            high: 0,
+            boost: None,
+            managed,
+        }
+    }
+
     #[test]
     fn a_quiet_machine_gets_no_advice() {
-        assert!(Case::new().fragmented().rules().is_empty());
+        let a = Case::new().fragmented().advice(true);
+        assert!(a.findings.is_empty() && a.missing.is_empty());
+    }
+
+    #[test]
+    fn without_rates_no_rule_fires_and_the_advice_says_why() {
+        let stalls = Case::new()
+            .fragmented()
+            .grow("compact_stall", 120)
+            .grow("allocstall_normal", 30)
+            .knob(|k| k.compaction_proactiveness = read(0));
+        assert_eq!(stalls.rules().len(), 2);
+        let a = stalls.advice(false);
+        assert!(a.findings.is_empty());
+        assert!(a.missing[0].contains("vmstat rates"), "{:?}", a.missing);
+    }
+
+    #[test]
+    fn only_visible_uids_are_named() {
+        let mut case = Case::new()
+            .grow("allocstall_normal", 30)
+            .grow("pgscan_direct", 6000);
+        assert_eq!(case.findings()[0].uids, [10123, 10200]);
+        case.visible = Some(vec![10200]);
+        let f = case.findings();
+        assert_eq!(
+            f[0].uids,
+            [10200],
+            "10123 calls more, but is not the caller's"
+        );
+        assert!(
+            f[0].uids_basis.contains("1 of them not shown"),
+            "{}",
+            f[0].uids_basis
+        );
+        case.visible = Some(vec![4242]);
+        assert!(case.findings()[0].uids.is_empty());
+    }
+
+    /// Fragmented, stalling, proactive compaction off, and this threshold.
+    fn stalled(threshold: i64) -> Case {
+        Case::new()
+            .fragmented()
+            .grow("compact_stall", 120)
+            .knob(|k| k.compaction_proactiveness = read(0))
+            .knob(|k| k.extfrag_threshold = read(threshold))
     }
 
     #[test]
     fn compaction_stalls_on_fragmented_memory_without_proactive_compaction() {
-        let case = Case::new()
-            .fragmented()
-            .grow("compact_stall", 120)
-            .knob(|k| k.compaction_proactiveness = read(0));
-        let f = case.findings();
+        let f = stalled(500).findings();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, "compaction-proactiveness");
         assert_eq!(f[0].knob_value, "0");
         assert_eq!(f[0].evidence[0].value, "2.00/s over 60 s");
-        assert_eq!(f[0].evidence[1].value, "0.918");
+        assert_eq!(
+            f[0].evidence[1].value, "0.918",
+            "the lowest costly order above"
+        );
         assert_eq!(f[0].uids, [10123, 10200]);
         // Not with proactive compaction on, without stalls, or unfragmented.
-        let on = Case::new().fragmented().grow("compact_stall", 120);
-        assert!(on.rules().is_empty(), "the fixture's proactiveness is 20");
+        let on = stalled(500).knob(|k| k.compaction_proactiveness = read(20));
+        assert!(on.rules().is_empty());
         let calm = Case::new()
             .fragmented()
             .knob(|k| k.compaction_proactiveness = read(0));
         assert!(calm.rules().is_empty());
-        let whole = Case::new()
-            .grow("compact_stall", 120)
-            .knob(|k| k.compaction_proactiveness = read(0));
+        let whole = stalled(500).buddy("10 10 10 10 10 10 10 10 10 10 100");
+        assert_eq!(whole.fragmentation[0].orders[10].fragmentation.0, -1000);
         assert!(whole.rules().is_empty());
         // Nor where the kernel lacks the knob (before 5.9).
-        let old = Case::new()
-            .fragmented()
-            .grow("compact_stall", 120)
-            .knob(|k| {
-                k.compaction_proactiveness = Reading::Missing {
-                    path: "proc/sys/vm/compaction_proactiveness".into(),
-                }
-            });
+        let old = stalled(500).knob(|k| {
+            k.compaction_proactiveness = Reading::Missing {
+                path: "proc/sys/vm/compaction_proactiveness".into(),
+            }
+        });
         assert!(old.rules().is_empty());
+    }
+
+    #[test]
+    fn the_extfrag_threshold_is_strict_as_the_kernels() {
+        assert!(stalled(999).rules().is_empty(), "no index above 0.999");
+        let f = stalled(998).findings();
+        assert_eq!(
+            f[0].evidence[1].value, "0.999",
+            "order 10, the only one above"
+        );
+    }
+
+    #[test]
+    fn small_zones_do_not_decide() {
+        let mut case = stalled(500);
+        case.zones = Some(vec![
+            watermarks("DMA32", 1_000_000),
+            watermarks("Normal", 50_000),
+        ]);
+        assert!(case.rules().is_empty(), "Normal holds under a tenth");
+        case.zones = Some(vec![
+            watermarks("DMA32", 500_000),
+            watermarks("Normal", 500_000),
+        ]);
+        assert_eq!(case.rules(), ["compaction-proactiveness"]);
     }
 
     #[test]
@@ -469,6 +636,8 @@ mod tests {
         assert_eq!(f[0].evidence[1].value, "100.0/s");
         let raised = case.knob(|k| k.watermark_scale_factor = read(150));
         assert!(raised.rules().is_empty());
+        let no_stalls = Case::new().grow("pgscan_direct", 6000);
+        assert!(no_stalls.rules().is_empty());
     }
 
     #[test]
@@ -486,27 +655,25 @@ mod tests {
 
     #[test]
     fn heavy_swap_in_with_high_swappiness() {
-        // 120,000 pages in 60 s: 2,000/s.
+        // Pages of this machine's size: 8 MiB/s and 2 MiB/s of them.
+        let pages_per_min = |mib: u64| mib * 60 * 1024 * 1024 / page_size();
         let case = Case::new()
-            .grow("pswpin", 120_000)
+            .grow("pswpin", pages_per_min(8))
             .knob(|k| k.swappiness = read(150));
         assert_eq!(case.rules(), ["swappiness"]);
-        assert_eq!(
-            case.findings()[0].evidence[0].value,
-            "2000 pages/s over 60 s"
-        );
-        let default = case.knob(|k| k.swappiness = read(60));
-        assert!(default.rules().is_empty());
+        let shown = &case.findings()[0].evidence[0].value;
+        assert!(shown.contains("(8.0 MiB/s) over 60 s"), "{shown}");
+        let even = case.knob(|k| k.swappiness = read(100));
+        assert!(even.rules().is_empty(), "100 weighs anon and file equally");
         let light = Case::new()
-            .grow("pswpin", 60_000)
+            .grow("pswpin", pages_per_min(2))
             .knob(|k| k.swappiness = read(150));
-        assert!(light.rules().is_empty(), "1,000/s is not above 1,024/s");
+        assert!(light.rules().is_empty(), "2 MiB/s is not above 4 MiB/s");
     }
 
     #[test]
     fn thp_faults_falling_back_with_thp_always() {
-        let always = |c: Case| {
-            let mut c = c;
+        let always = |mut c: Case| {
             c.thp.enabled = Reading::Read {
                 value: Choice {
                     selected: "always".into(),

@@ -2,7 +2,7 @@
 //! structures, so the two can never disagree. Field names are the JSON
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
-use crate::advisor::Finding;
+use crate::advisor::Advice;
 use crate::probes::syscalls::syscall_name;
 use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind};
@@ -212,7 +212,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub advice: Option<Vec<Finding>>,
+    pub advice: Option<Advice>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub daemon: Option<DaemonView>,
     /// `--fail-if` thresholds crossed (empty without `--fail-if`), the

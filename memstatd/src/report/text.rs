@@ -2,13 +2,14 @@
 //! Numbers are plain digits so that a shell script can read them too.
 
 use super::model::*;
-use crate::advisor::Finding;
+use crate::advisor::Advice;
 use crate::stats::diff::Kind;
 use crate::stats::state::GenerationInfo;
 use crate::system::meminfo::MeminfoField;
 use crate::system::reading::Reading;
 use crate::system::thp::Choice;
 use crate::system::view::SystemView;
+use crate::system::vm_knobs::VmKnobs;
 use crate::system::vmstat_rates::Rate;
 use std::io::{self, Write};
 
@@ -85,8 +86,8 @@ pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(v) = &r.system {
         system(out, v)?;
     }
-    if let Some(findings) = &r.advice {
-        advice(out, findings)?;
+    if let Some(a) = &r.advice {
+        advice(out, a)?;
     }
     if let Some(d) = &r.daemon {
         daemon(out, d)?;
@@ -188,11 +189,46 @@ fn unavailable<T>(r: &Reading<T>) -> String {
     }
 }
 
+/// Every knob of `/proc/sys/vm` the view reads, by its file name.
+fn knob_list(k: &VmKnobs) -> [(&'static str, &Reading<i64>); 15] {
+    [
+        ("swappiness", &k.swappiness),
+        ("overcommit_memory", &k.overcommit_memory),
+        ("overcommit_ratio", &k.overcommit_ratio),
+        ("dirty_ratio", &k.dirty_ratio),
+        ("dirty_background_ratio", &k.dirty_background_ratio),
+        ("dirty_bytes", &k.dirty_bytes),
+        ("dirty_background_bytes", &k.dirty_background_bytes),
+        ("dirty_expire_centisecs", &k.dirty_expire_centisecs),
+        ("dirty_writeback_centisecs", &k.dirty_writeback_centisecs),
+        ("min_free_kbytes", &k.min_free_kbytes),
+        ("watermark_scale_factor", &k.watermark_scale_factor),
+        ("watermark_boost_factor", &k.watermark_boost_factor),
+        ("extfrag_threshold", &k.extfrag_threshold),
+        ("compaction_proactiveness", &k.compaction_proactiveness),
+        ("page-cluster", &k.page_cluster),
+    ]
+}
+
+/// A value as `show` prints it, or the state of a file that could not be
+/// had (its path and error are listed after).
+fn shown<T>(r: &Reading<T>, show: impl FnOnce(&T) -> String) -> String {
+    match r {
+        Reading::Read { value } => show(value),
+        Reading::Missing { .. } => "missing".into(),
+        Reading::Unreadable { .. } => "unreadable".into(),
+        Reading::Malformed { .. } => "malformed".into(),
+    }
+}
+
 fn system(out: &mut dyn Write, v: &SystemView) -> io::Result<()> {
     writeln!(out, "\nSYSTEM")?;
     match v.meminfo.value() {
         Some(m) => {
-            let kb = |f| m.kb(f).map_or("?".into(), |k| bytes(k * 1024));
+            let kb = |f| {
+                m.kb(f)
+                    .map_or("?".into(), |k| bytes(k.saturating_mul(1024)))
+            };
             writeln!(
                 out,
                 "  memory: total {}, available {}, free {}; swap {} of which {} free",
@@ -254,43 +290,35 @@ fn system(out: &mut dyn Write, v: &SystemView) -> io::Result<()> {
         },
     }
     let k = &v.knobs;
-    let knobs: Vec<String> = [
-        ("swappiness", &k.swappiness),
-        ("overcommit_memory", &k.overcommit_memory),
-        ("overcommit_ratio", &k.overcommit_ratio),
-        ("dirty_ratio", &k.dirty_ratio),
-        ("dirty_background_ratio", &k.dirty_background_ratio),
-        ("dirty_bytes", &k.dirty_bytes),
-        ("dirty_background_bytes", &k.dirty_background_bytes),
-        ("dirty_expire_centisecs", &k.dirty_expire_centisecs),
-        ("dirty_writeback_centisecs", &k.dirty_writeback_centisecs),
-        ("min_free_kbytes", &k.min_free_kbytes),
-        ("watermark_scale_factor", &k.watermark_scale_factor),
-        ("watermark_boost_factor", &k.watermark_boost_factor),
-        ("extfrag_threshold", &k.extfrag_threshold),
-        ("compaction_proactiveness", &k.compaction_proactiveness),
-        ("page-cluster", &k.page_cluster),
-    ]
-    .iter()
-    .map(|(name, r)| match r.value() {
-        Some(v) => format!("{name}={v}"),
-        None if matches!(r, Reading::Missing { .. }) => format!("{name}=missing"),
-        None => format!("{name}=unreadable"),
-    })
-    .collect();
+    let knobs: Vec<String> = knob_list(k)
+        .into_iter()
+        .map(|(name, r)| format!("{name}={}", shown(r, i64::to_string)))
+        .collect();
     writeln!(out, "  vm: {}", knobs.join(" "))?;
-    let choice = |r: &Reading<Choice>| match r.value() {
-        Some(c) => c.selected.clone(),
-        None if matches!(r, Reading::Missing { .. }) => "missing".into(),
-        None => "unreadable".into(),
-    };
+    let choice = |r: &Reading<Choice>| shown(r, |c| c.selected.clone());
     writeln!(
         out,
-        "  THP: enabled={} defrag={} shmem_enabled={}",
+        "  THP: enabled={} defrag={} shmem_enabled={} khugepaged/defrag={}",
         choice(&v.thp.enabled),
         choice(&v.thp.defrag),
-        choice(&v.thp.shmem_enabled)
+        choice(&v.thp.shmem_enabled),
+        shown(&v.thp.khugepaged_defrag, |d| u8::from(*d).to_string())
     )?;
+    // Files that exist but could not be used: say which, and why.
+    let troubled: Vec<String> = knob_list(k)
+        .into_iter()
+        .map(|(_, r)| unavailable(r))
+        .chain([
+            unavailable(&v.thp.enabled),
+            unavailable(&v.thp.defrag),
+            unavailable(&v.thp.shmem_enabled),
+            unavailable(&v.thp.khugepaged_defrag),
+        ])
+        .filter(|u| !u.is_empty() && !u.ends_with(" missing"))
+        .collect();
+    if !troubled.is_empty() {
+        writeln!(out, "    {}", troubled.join("; "))?;
+    }
     match v.zones.value() {
         Some(zones) => {
             for z in zones {
@@ -366,15 +394,18 @@ fn system(out: &mut dyn Write, v: &SystemView) -> io::Result<()> {
     Ok(())
 }
 
-fn advice(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+fn advice(out: &mut dyn Write, a: &Advice) -> io::Result<()> {
     writeln!(
         out,
         "\nADVICE (evidence-based; memstat never changes a setting)"
     )?;
-    if findings.is_empty() {
-        return writeln!(out, "  nothing to suggest: no rule's evidence is present");
+    for m in &a.missing {
+        writeln!(out, "  not yet possible: {m}")?;
     }
-    for f in findings {
+    if a.findings.is_empty() {
+        return writeln!(out, "  nothing to suggest from the evidence at hand");
+    }
+    for f in &a.findings {
         writeln!(out, "  [{}] {}", f.rule, f.summary)?;
         for m in &f.evidence {
             writeln!(

@@ -7,7 +7,7 @@
 
 pub mod args;
 
-use crate::advisor::{self, Evidence, Finding, Recent};
+use crate::advisor::{self, Advice, Evidence, Recent};
 use crate::bpf::Map;
 use crate::probes::syscalls::syscall_number;
 use crate::probes::syscalls::{SyscallProbe, SyscallSample};
@@ -22,14 +22,12 @@ use crate::stats::state::{
 };
 use crate::system;
 use crate::system::reading::Root;
-use crate::system::view::{SystemView, VmstatHistory, SAMPLE_EVERY};
-use crate::system::vmstat;
+use crate::system::view::{Sampled, SystemView, SAMPLE_EVERY};
 use crate::uid::UidNames;
 use args::{Args, Command};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 use thiserror::Error;
 
 /// Who is asking, as the transport vouches for it (SO_PEERCRED, binder).
@@ -102,8 +100,9 @@ struct Engine {
 pub struct Service {
     mode: Mode,
     engine: Mutex<Engine>,
-    /// vmstat samples a background thread takes, for recent rates.
-    history: Arc<Mutex<VmstatHistory>>,
+    /// What a background thread samples: vmstat (for recent rates) and
+    /// pagetypeinfo (too costly to read at every request).
+    sampled: Arc<Mutex<Sampled>>,
 }
 
 /// One read of every live group, with what the report needs of the maps.
@@ -166,7 +165,7 @@ impl Service {
                 store,
                 names: UidNames::passwd(passwd),
             }),
-            history: sample_vmstat(),
+            sampled: sample_system(),
         })
     }
 
@@ -307,6 +306,10 @@ impl Service {
         };
         let generation = e.store.generation().info.clone();
         e.names.refresh();
+        // Ranked over every UID, before the view narrows to what the caller
+        // asked for or may see; the advisor then names only visible ones.
+        let callers =
+            (has(Section::Advice) && e.probes.syscalls.is_ok()).then(|| memory_callers(&window));
         let wanted = visible_uids(a, caller);
         if let Some(keep) = &wanted {
             window.retain_uids(|u| keep.binary_search(&u).is_ok());
@@ -373,11 +376,13 @@ impl Service {
         // The system view is read without the engine: it needs no counters.
         let mut report = report;
         if has(Section::System) || has(Section::Advice) {
-            let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-            let view = SystemView::read(&Root::default(), &history);
-            drop(history);
+            let sampled = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
+            let view = SystemView::read(&Root::default(), &sampled);
+            drop(sampled);
             if has(Section::Advice) {
-                report.advice = Some(advise_on(&view, &memory_callers(&window)));
+                let own = [caller.uid];
+                let visible = (!caller.sees_all()).then_some(&own[..]);
+                report.advice = Some(advise_on(&view, callers.as_deref(), visible));
             }
             report.system = has(Section::System).then_some(view);
         }
@@ -592,26 +597,30 @@ fn action(
     Ok(Outcome::Done)
 }
 
-/// Starts the background vmstat sampler; it ends with the service.
-fn sample_vmstat() -> Arc<Mutex<VmstatHistory>> {
-    let history = Arc::new(Mutex::new(VmstatHistory::default()));
-    let weak = Arc::downgrade(&history);
+/// Starts the background sampler; it ends with the service.
+fn sample_system() -> Arc<Mutex<Sampled>> {
+    let sampled = Arc::new(Mutex::new(Sampled::new()));
+    let weak = Arc::downgrade(&sampled);
     let spawned = std::thread::Builder::new()
-        .name("memstat-vmstat".into())
+        .name("memstat-sampler".into())
         .spawn(move || {
-            while let Some(history) = weak.upgrade() {
-                if let Some(v) = vmstat::read(&Root::default()).value() {
-                    let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
-                    h.push(Instant::now(), v.clone());
+            while let Some(sampled) = weak.upgrade() {
+                let mut round = Sampled::new();
+                round.sample(&Root::default());
+                let mut s = sampled.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((at, v)) = round.vmstat.latest() {
+                    s.vmstat.push(at, v);
                 }
-                drop(history);
+                s.pagetypes = round.pagetypes;
+                drop(s);
+                drop(sampled);
                 std::thread::sleep(SAMPLE_EVERY);
             }
         });
     if let Err(e) = spawned {
-        log::warn!("no vmstat sampler ({e}): the report has no vmstat rates");
+        log::warn!("no background sampler ({e}): no vmstat rates or pagetypeinfo");
     }
-    history
+    sampled
 }
 
 /// The syscalls that map, unmap and resize memory.
@@ -637,7 +646,7 @@ fn memory_callers(window: &Counters) -> Vec<(u32, u64)> {
     per_uid
 }
 
-fn advise_on(view: &SystemView, callers: &[(u32, u64)]) -> Vec<Finding> {
+fn advise_on(view: &SystemView, callers: Option<&[(u32, u64)]>, visible: Option<&[u32]>) -> Advice {
     let recent = match (
         &view.vmstat_rates,
         view.vmstat.value(),
@@ -655,7 +664,9 @@ fn advise_on(view: &SystemView, callers: &[(u32, u64)]) -> Vec<Finding> {
         thp: &view.thp,
         recent,
         fragmentation: &view.fragmentation,
+        zones: view.zones.value().map(Vec::as_slice),
         memory_callers: callers,
+        visible,
     })
 }
 

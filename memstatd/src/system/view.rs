@@ -1,6 +1,9 @@
 //! The system memory view of one report: every reader's result, the
 //! computed indexes, and vmstat rates over the recent past, kept by a
-//! history of samples the daemon takes in the background.
+//! history of samples the daemon takes in the background. The background
+//! sampler also reads `/proc/pagetypeinfo`: the kernel walks every free list
+//! with the zone lock held to write it, so no client may make it read on
+//! demand.
 
 use super::buddyinfo::{self, Buddyinfo};
 use super::fragmentation::{fragmentation, ZoneFragmentation};
@@ -46,6 +49,7 @@ pub struct SystemView {
     pub buddyinfo: Reading<Buddyinfo>,
     /// Per populated zone and order, from buddyinfo.
     pub fragmentation: Vec<ZoneFragmentation>,
+    /// As of the last background sample (at most [`SAMPLE_EVERY`] old).
     pub pagetypes: Reading<Pagetypes>,
     pub zones: Reading<Vec<ZoneWatermarks>>,
     /// None until two vmstat samples are at least a second apart.
@@ -58,9 +62,10 @@ pub struct SystemView {
 }
 
 impl SystemView {
-    /// Reads everything under `root`, with rates from `history`'s oldest
-    /// sample to now.
-    pub fn read(root: &Root, history: &VmstatHistory) -> Self {
+    /// Reads everything under `root`, with rates from the oldest of
+    /// `sampled`'s vmstat samples to now, and its pagetypeinfo.
+    pub fn read(root: &Root, sampled: &Sampled) -> Self {
+        let history = &sampled.vmstat;
         let buddyinfo = buddyinfo::read(root);
         let fragmentation = buddyinfo.value().map(fragmentation).unwrap_or_default();
         let vmstat = vmstat::read(root);
@@ -77,10 +82,7 @@ impl SystemView {
             thp: thp::read(root),
             buddyinfo,
             fragmentation,
-            pagetypes: map(pagetypeinfo::read(root), |p| Pagetypes {
-                pageblock_order: p.pageblock_order,
-                free: p.by_migratetype(),
-            }),
+            pagetypes: sampled.pagetypes.clone(),
             zones: map(zoneinfo::read(root), |z| {
                 z.zones
                     .iter()
@@ -113,6 +115,40 @@ fn map<T, U>(r: Reading<T>, f: impl FnOnce(&T) -> U) -> Reading<U> {
     }
 }
 
+/// What the background sampler keeps.
+pub struct Sampled {
+    pub vmstat: VmstatHistory,
+    pub pagetypes: Reading<Pagetypes>,
+}
+
+impl Sampled {
+    pub fn new() -> Self {
+        Sampled {
+            vmstat: VmstatHistory::default(),
+            pagetypes: Reading::Missing {
+                path: "proc/pagetypeinfo (not sampled yet)".into(),
+            },
+        }
+    }
+
+    /// One round of the sampler: a vmstat sample and pagetypeinfo.
+    pub fn sample(&mut self, root: &Root) {
+        if let Some(v) = vmstat::read(root).value() {
+            self.vmstat.push(Instant::now(), v.clone());
+        }
+        self.pagetypes = map(pagetypeinfo::read(root), |p| Pagetypes {
+            pageblock_order: p.pageblock_order,
+            free: p.by_migratetype(),
+        });
+    }
+}
+
+impl Default for Sampled {
+    fn default() -> Self {
+        Sampled::new()
+    }
+}
+
 /// Recent vmstat samples, oldest first, for rates over the last minute.
 #[derive(Default)]
 pub struct VmstatHistory {
@@ -132,6 +168,11 @@ impl VmstatHistory {
             self.samples.pop_front();
         }
         self.samples.push_back((at, sample));
+    }
+
+    /// The newest sample.
+    pub fn latest(&self) -> Option<(Instant, Vmstat)> {
+        self.samples.back().cloned()
     }
 
     /// Rates from the oldest kept sample to `now_sample`, and that sample.
@@ -183,9 +224,13 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/system/root-6.18"
         ));
-        let view = SystemView::read(&root, &VmstatHistory::default());
+        let view = SystemView::read(&root, &Sampled::new());
         assert_eq!(view.knobs.swappiness.value(), Some(&60));
         assert!(view.vmstat_rates.is_none());
+        assert!(
+            matches!(view.pagetypes, Reading::Missing { .. }),
+            "not sampled yet"
+        );
         // The fixture tree has knobs and THP only: the rest is missing, not zero.
         assert!(matches!(view.meminfo, Reading::Missing { .. }));
         assert!(view.fragmentation.is_empty());
