@@ -46,6 +46,9 @@ pub struct Index(pub i64);
 
 /// The kernel's `%d.%03d` of `index / 1000, index % 1000` (C division,
 /// which truncates like Rust's): -1000 is `-1.000`, and -500 is `0.-500`.
+/// That is how `unusable_index` prints; `extfrag_index` in 6.x kernels
+/// prints `%2d.%03d`, which only pads the part before the dot to two
+/// columns (` 0.995`), and the padding is not reproduced here.
 impl fmt::Display for Index {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)

@@ -1,12 +1,18 @@
 //! `/proc/meminfo` (fs/proc/meminfo.c): `Name:  value kB` lines, plus the
 //! unitless `HugePages_*` counts. Fields come and go with kernel versions and
 //! configurations (`Zswap`/`Zswapped` with zswap since 5.19, `SecPageTables`
-//! since 6.1, `ShadowCallStack` with SCS, `CmaTotal` with CMA, `DirectMap*`
+//! since 6.0, `ShadowCallStack` with SCS, `CmaTotal` with CMA, `DirectMap*`
 //! on x86 only); a field the kernel does not print is `None`.
+//!
+//! Android kernels let vendor modules add their own lines
+//! (`android_vh_meminfo_proc_show`, called after `CmaFree` and before the
+//! `HugePages_*` and `DirectMap*` lines: GPU, ion and dma-buf heaps, zram,
+//! iommu pools), in the same `Name: value kB` shape but not always under a
+//! name of their own. They are kept like any other field; when a name comes
+//! twice, the first line wins (for every field up to `CmaFree`, the
+//! kernel's own).
 
-use super::reading::{
-    complete, excerpt, number, numbered, unexpected, ErrorKind, ParseError, Reading, Root,
-};
+use super::reading::{complete, number, numbered, unexpected, ParseError, Reading, Root};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -59,44 +65,6 @@ pub enum MeminfoField {
 }
 
 impl MeminfoField {
-    pub const ALL: [MeminfoField; 35] = [
-        MeminfoField::MemTotal,
-        MeminfoField::MemFree,
-        MeminfoField::MemAvailable,
-        MeminfoField::Buffers,
-        MeminfoField::Cached,
-        MeminfoField::SwapCached,
-        MeminfoField::Active,
-        MeminfoField::Inactive,
-        MeminfoField::Unevictable,
-        MeminfoField::Mlocked,
-        MeminfoField::SwapTotal,
-        MeminfoField::SwapFree,
-        MeminfoField::Zswap,
-        MeminfoField::Zswapped,
-        MeminfoField::Dirty,
-        MeminfoField::Writeback,
-        MeminfoField::AnonPages,
-        MeminfoField::Mapped,
-        MeminfoField::Shmem,
-        MeminfoField::KReclaimable,
-        MeminfoField::Slab,
-        MeminfoField::SReclaimable,
-        MeminfoField::SUnreclaim,
-        MeminfoField::KernelStack,
-        MeminfoField::ShadowCallStack,
-        MeminfoField::PageTables,
-        MeminfoField::SecPageTables,
-        MeminfoField::CommitLimit,
-        MeminfoField::CommittedAs,
-        MeminfoField::VmallocUsed,
-        MeminfoField::Percpu,
-        MeminfoField::AnonHugePages,
-        MeminfoField::CmaTotal,
-        MeminfoField::CmaFree,
-        MeminfoField::Hugetlb,
-    ];
-
     /// The name in the file.
     pub fn name(self) -> &'static str {
         match self {
@@ -152,26 +120,24 @@ pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
         counts: BTreeMap::new(),
     };
     for (lineno, line) in numbered(text) {
-        let tokens: Vec<&str> = line.split_whitespace().collect();
-        let (name, value, map) = match tokens.as_slice() {
-            [] => continue,
-            [name, value] => (*name, *value, &mut out.counts),
-            [name, value, "kB"] => (*name, *value, &mut out.kb),
-            _ => return Err(unexpected(lineno, line)),
+        let mut tokens: Vec<&str> = line.split_whitespace().collect();
+        let map = match tokens.last() {
+            None => continue,
+            Some(&"kB") => {
+                tokens.pop();
+                &mut out.kb
+            }
+            Some(_) => &mut out.counts,
         };
-        let name = match name.strip_suffix(':') {
-            Some(n) if !n.is_empty() => n,
+        // The value is the last token; the name, everything before it up to
+        // the colon. The kernel's names are one word; a vendor's may not be.
+        let value = tokens.pop().unwrap_or_default();
+        let name = match tokens.join(" ").strip_suffix(':') {
+            Some(n) if !n.is_empty() && !n.ends_with(' ') => n.to_owned(),
             _ => return Err(unexpected(lineno, line)),
         };
         let value = number(value, lineno)?;
-        if map.insert(name.to_owned(), value).is_some() {
-            return Err(ParseError::at(
-                lineno,
-                ErrorKind::Duplicate {
-                    name: excerpt(name),
-                },
-            ));
-        }
+        map.entry(name).or_insert(value);
     }
     Ok(out)
 }
@@ -182,6 +148,7 @@ pub fn read(root: &Root) -> Reading<Meminfo> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reading::ErrorKind;
     use super::*;
     use MeminfoField::*;
 
@@ -226,7 +193,7 @@ mod tests {
         // Android 6.1: shadow call stacks and secondary page tables, no
         // HugeTLB.
         let m = parse(V6_1).unwrap();
-        assert_eq!(m.kb(ShadowCallStack), Some(24528));
+        assert_eq!(m.kb(ShadowCallStack), Some(6140));
         assert_eq!(m.kb(SecPageTables), Some(0));
         assert!(m.counts.is_empty());
         assert_eq!(m.kb(SwapFree), Some(2211004));
@@ -282,19 +249,50 @@ mod tests {
                 }
             )
         );
-        assert_eq!(
-            kind("MemTotal: 1 kB\nMemTotal: 2 kB\n"),
-            (
-                2,
-                ErrorKind::Duplicate {
-                    name: "MemTotal".into()
-                }
-            )
-        );
         assert!(matches!(
             kind(": 1 kB\n"),
             (1, ErrorKind::Unexpected { .. })
         ));
+    }
+
+    /// Lines a vendor module adds through android_vh_meminfo_proc_show,
+    /// after CmaFree: new names, and names the kernel already printed.
+    #[test]
+    fn vendor_lines() {
+        let vendor = "GPUTotalUsed:      12345 kB\n\
+                      IonTotalCache:         0 kB\n\
+                      IonTotalUsed:     201344 kB\n\
+                      Cached:              999 kB\n\
+                      KgslShmemUsage:    40960 kB\n\
+                      GPUTotalUsed:         77 kB\n\
+                      Hugepagesize:          1 kB\n";
+        let at = V5_10.find("HugePages_Total:").unwrap();
+        let text = format!("{}{vendor}{}", &V5_10[..at], &V5_10[at..]);
+        let m = parse(&text).unwrap();
+        let base = parse(V5_10).unwrap();
+        assert_eq!(m.kb.get("GPUTotalUsed"), Some(&12345));
+        assert_eq!(m.kb.get("IonTotalCache"), Some(&0));
+        assert_eq!(m.kb.get("IonTotalUsed"), Some(&201344));
+        assert_eq!(m.kb.get("KgslShmemUsage"), Some(&40960));
+        // The first line of a name wins: the kernel's Cached, and the
+        // vendor's Hugepagesize, which comes before the kernel's.
+        assert_eq!(m.kb(Cached), base.kb(Cached));
+        assert_eq!(m.kb.get("Hugepagesize"), Some(&1));
+        assert_eq!(m.kb.len(), base.kb.len() + 4);
+        assert_eq!(m.counts, base.counts);
+        // A vendor's name may have spaces; its line still has the shape of
+        // the others.
+        let spaced = format!("{}GPU Total Used: 5 kB\n{}", &V5_10[..at], &V5_10[at..]);
+        assert_eq!(parse(&spaced).unwrap().kb.get("GPU Total Used"), Some(&5));
+        let broken = format!("{}GPU Total Used 5 kB\n{}", &V5_10[..at], &V5_10[at..]);
+        assert!(matches!(
+            kind(&broken),
+            (n, ErrorKind::Unexpected { .. }) if n == V5_10[..at].lines().count() + 1
+        ));
+        assert_eq!(
+            parse("MemTotal: 1 kB\nMemTotal: 2 kB\n").unwrap().kb["MemTotal"],
+            1
+        );
     }
 
     #[test]

@@ -17,9 +17,16 @@
 //! `migratetype_names`, whose list depends on the configuration and the tree
 //! (`CMA` only with CONFIG_CMA, `Isolate` with CONFIG_MEMORY_ISOLATION; the
 //! Android common kernels put `CMA` before `HighAtomic`), so they are kept
-//! as printed. Since 5.5 the kernel stops counting a free list at 100000
-//! blocks and prints `>100000`: such a count is a lower bound. The file is
-//! mode 0400 since 5.5: root only.
+//! as printed. Since 5.4 (and the stable kernels before it that took the
+//! change) the kernel stops counting a free list at 100000 blocks and prints
+//! `>100000`: such a count is a lower bound. The same change made the file
+//! mode 0400: root only.
+//!
+//! Android kernels call `android_vh_pagetypeinfo_show` after each node's
+//! block counts, and vendor modules print what they like there. Lines after
+//! a block-count table that are not one of its rows are ignored up to the
+//! next header, and counted in `ignored_lines`; everywhere else a line that
+//! is not what the kernel prints is an error, and so is a broken row.
 //!
 //! A text cut at a line boundary parses as the lines it has; a line cut
 //! anywhere else is an error.
@@ -42,6 +49,9 @@ pub struct Pagetypeinfo {
     /// Pageblocks holding pages of other migratetypes; empty without
     /// page_owner.
     pub mixed_blocks: Vec<ZoneBlocks>,
+    /// Lines after the block counts that are not the kernel's (vendor
+    /// text), skipped; blank lines are not counted.
+    pub ignored_lines: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,13 +136,15 @@ impl Pagetypeinfo {
     }
 }
 
-/// Which table the block-count rows belong to.
+/// Where the lines are: which table rows belong to, or past the block
+/// counts in text that is not the kernel's.
 #[derive(Clone, Copy, PartialEq)]
 enum Section {
     Start,
     Free,
     Blocks,
     Mixed,
+    Trailer,
 }
 
 pub fn parse(text: &str) -> Result<Pagetypeinfo, ParseError> {
@@ -148,7 +160,11 @@ pub fn parse(text: &str) -> Result<Pagetypeinfo, ParseError> {
         free: Vec::new(),
         blocks: Vec::new(),
         mixed_blocks: Vec::new(),
+        ignored_lines: 0,
     };
+    // Rows under the current block-count header: text that is not a row
+    // may follow a table, not stand in for it.
+    let mut rows = 0usize;
     for (lineno, line) in numbered(text) {
         let trimmed = line.trim();
         if trimmed.is_empty() {
@@ -174,15 +190,28 @@ pub fn parse(text: &str) -> Result<Pagetypeinfo, ParseError> {
         } else if let Some(v) = trimmed.strip_prefix("Number of blocks type") {
             types = type_header(v, &types, lineno, line)?;
             section = Section::Blocks;
+            rows = 0;
         } else if let Some(v) = trimmed.strip_prefix("Number of mixed blocks") {
             types = type_header(v, &types, lineno, line)?;
             section = Section::Mixed;
+            rows = 0;
         } else {
+            let row = trimmed.split_whitespace().next() == Some("Node");
             match section {
                 Section::Start => return Err(unexpected(lineno, line)),
                 Section::Free => out.free.push(free_row(line, lineno, orders)?),
-                Section::Blocks => out.blocks.push(block_row(line, lineno, &types)?),
-                Section::Mixed => out.mixed_blocks.push(block_row(line, lineno, &types)?),
+                Section::Blocks | Section::Mixed if row || rows == 0 => {
+                    let zone = block_row(line, lineno, &types)?;
+                    match section {
+                        Section::Blocks => out.blocks.push(zone),
+                        _ => out.mixed_blocks.push(zone),
+                    }
+                    rows += 1;
+                }
+                Section::Blocks | Section::Mixed | Section::Trailer => {
+                    out.ignored_lines += 1;
+                    section = Section::Trailer;
+                }
             }
         }
     }
@@ -582,6 +611,63 @@ mod tests {
         assert!(matches!(
             kind("Node 0, zone DMA 1 2\n"),
             (1, ErrorKind::Unexpected { .. })
+        ));
+    }
+
+    /// Text a vendor module prints through android_vh_pagetypeinfo_show,
+    /// after each node's block counts.
+    #[test]
+    fn vendor_lines_after_the_block_counts() {
+        let text = FIXTURES[0].1;
+        let base = parse(text).unwrap();
+        assert_eq!(base.ignored_lines, 0);
+        let vendor = "ion system heap pools:\n\
+                      \x20 order 0: 1203 pages\n\
+                      \n\
+                      Node 0, zone   Normal, pool pages 9\n\
+                      Number of free CMA pages per order: 3 1 0\n";
+        // Node 0's tables end where node 1's header starts; node 1's end
+        // with the file.
+        let at = text.rfind("Page block order").unwrap();
+        let with = format!("{}{vendor}{}{vendor}", &text[..at], &text[at..]);
+        let p = parse(&with).unwrap();
+        assert_eq!(p.ignored_lines, 8);
+        assert_eq!(
+            Pagetypeinfo {
+                ignored_lines: 0,
+                ..p
+            },
+            base
+        );
+
+        // With page_owner: the mixed-block counts, then the vendor's text.
+        let mixed = "Number of mixed blocks    Unmovable      Movable  Reclaimable   \
+                     HighAtomic          CMA      Isolate\n\
+                     Node 1, zone   Normal            3           41            2            \
+                     0            0            0\n";
+        let p = parse(&format!("{text}{mixed}{vendor}")).unwrap();
+        assert_eq!((p.mixed_blocks.len(), p.ignored_lines), (1, 4));
+        assert_eq!(p.mixed_blocks[0].blocks[1].blocks, 41);
+
+        // A row of the table is still a row: broken, it is an error.
+        let lines = text.lines().count();
+        assert_eq!(
+            kind(&format!(
+                "{text}Node 1, zone  Movable 1 2 3 4 5 x\n{vendor}"
+            )),
+            (lines + 1, ErrorKind::NotANumber { token: "x".into() })
+        );
+        // Text in place of the table, or before it, is not the vendor's.
+        let head = &text[..text.find("Number of blocks").unwrap()];
+        assert!(matches!(
+            kind(&format!("{head}{vendor}")),
+            (_, ErrorKind::Unexpected { .. })
+        ));
+        assert!(matches!(
+            kind(&format!(
+                "{head}Number of blocks type     Unmovable      Movable\n{vendor}"
+            )),
+            (_, ErrorKind::Unexpected { .. })
         ));
     }
 

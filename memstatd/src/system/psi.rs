@@ -7,10 +7,12 @@
 //! ```
 //!
 //! Averages are percentages over 10 s, 60 s and 300 s; `total` is the stall
-//! time in microseconds. The file is missing without CONFIG_PSI and
-//! unreadable when PSI is disabled at boot (`psi=0`), both reported as such.
-//! `full` is read when present: memory has always had it, CPU only since
-//! 5.13, so the parser does not insist on it.
+//! time in microseconds. The file is missing without CONFIG_PSI, and also
+//! when PSI is disabled at boot (`psi=0`, or CONFIG_PSI_DEFAULT_DISABLED
+//! without `psi=1`): every kernel from 5.10 on then does not create
+//! /proc/pressure at all. Either way it is reported as `Missing`, not as no
+//! pressure. `full` is read when present: memory has always had it, CPU
+//! only since 5.13, so the parser does not insist on it.
 
 use super::reading::{
     complete, excerpt, number, numbered, unexpected, ErrorKind, ParseError, Reading, Root,
@@ -209,7 +211,7 @@ mod tests {
                     }
                 }
             }
-            // CONFIG_PSI off, or psi=0.
+            // CONFIG_PSI off or psi=0 (no /proc/pressure); SELinux.
             Reading::Missing { .. } | Reading::Unreadable { .. } => {}
             other => panic!("{other:?}"),
         }

@@ -67,7 +67,7 @@ pub enum Reading<T> {
         value: T,
     },
     /// The file does not exist: this kernel does not have it (a knob newer
-    /// than the kernel, CONFIG_PSI off, no THP).
+    /// than the kernel, no PSI (CONFIG_PSI off or `psi=0`), no THP).
     Missing {
         path: String,
     },
@@ -89,6 +89,19 @@ impl<T> Reading<T> {
         match self {
             Reading::Read { value } => Some(value),
             _ => None,
+        }
+    }
+
+    /// The value turned into something else; a file that could not be had
+    /// stays what it was, with its path and error.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reading<U> {
+        match self {
+            Reading::Read { value } => Reading::Read { value: f(value) },
+            Reading::Missing { path } => Reading::Missing { path },
+            Reading::Unreadable { path, errno, error } => {
+                Reading::Unreadable { path, errno, error }
+            }
+            Reading::Malformed { path, error } => Reading::Malformed { path, error },
         }
     }
 }
@@ -371,12 +384,19 @@ pub(crate) mod arbitrary {
         "\t",
     ];
 
+    /// 128 cases unless PROPTEST_CASES says otherwise.
     pub fn config() -> Config {
         Config {
-            cases: 128,
+            cases: cases(std::env::var("PROPTEST_CASES").ok().as_deref()),
             failure_persistence: None,
             ..Config::default()
         }
+    }
+
+    /// The case count PROPTEST_CASES asks for, or 128 when it is unset or
+    /// not a number.
+    pub(crate) fn cases(env: Option<&str>) -> u32 {
+        env.and_then(|v| v.trim().parse().ok()).unwrap_or(128)
     }
 
     /// Up to 12 lines of up to 16 tokens, with or without a final newline.
@@ -508,5 +528,63 @@ mod tests {
         });
         assert!(matches!(read, Reading::Malformed { .. }));
         assert_eq!(read.value(), None);
+    }
+
+    #[test]
+    fn map_keeps_the_state() {
+        let read: Reading<u32> = Reading::Read { value: 21 };
+        assert_eq!(read.map(|v| v * 2), Reading::Read { value: 42 });
+        // The value is moved into the closure, not borrowed.
+        let read = Reading::Read {
+            value: vec![String::from("DMA"), String::from("Normal")],
+        };
+        assert_eq!(
+            read.map(|zones| zones.into_iter().last()),
+            Reading::Read {
+                value: Some(String::from("Normal"))
+            }
+        );
+        let missing: Reading<u32> = Reading::Missing {
+            path: "/proc/pressure/memory".into(),
+        };
+        assert_eq!(
+            missing.map(|v| v.to_string()),
+            Reading::Missing {
+                path: "/proc/pressure/memory".into()
+            }
+        );
+        let unreadable: Reading<u32> = Reading::Unreadable {
+            path: "/proc/pagetypeinfo".into(),
+            errno: Some(libc::EACCES),
+            error: "Permission denied (os error 13)".into(),
+        };
+        assert_eq!(
+            unreadable.map(|v| v + 1),
+            Reading::Unreadable {
+                path: "/proc/pagetypeinfo".into(),
+                errno: Some(libc::EACCES),
+                error: "Permission denied (os error 13)".into(),
+            }
+        );
+        let malformed: Reading<u32> = Reading::Malformed {
+            path: "/proc/vmstat".into(),
+            error: ParseError::at(3, ErrorKind::Truncated),
+        };
+        assert_eq!(
+            malformed.map(|_| panic!("not called")),
+            Reading::<()>::Malformed {
+                path: "/proc/vmstat".into(),
+                error: ParseError::at(3, ErrorKind::Truncated),
+            }
+        );
+    }
+
+    #[test]
+    fn proptest_cases_follow_the_environment() {
+        assert_eq!(arbitrary::cases(None), 128);
+        assert_eq!(arbitrary::cases(Some("1000")), 1000);
+        assert_eq!(arbitrary::cases(Some(" 16\n")), 16);
+        assert_eq!(arbitrary::cases(Some("lots")), 128);
+        assert_eq!(arbitrary::cases(Some("")), 128);
     }
 }

@@ -83,7 +83,7 @@ impl SystemView {
             buddyinfo,
             fragmentation,
             pagetypes: sampled.pagetypes.clone(),
-            zones: map(zoneinfo::read(root), |z| {
+            zones: zoneinfo::read(root).map(|z| {
                 z.zones
                     .iter()
                     .filter(|z| z.populated())
@@ -103,15 +103,6 @@ impl SystemView {
             vmstat,
             vmstat_earlier,
         }
-    }
-}
-
-fn map<T, U>(r: Reading<T>, f: impl FnOnce(&T) -> U) -> Reading<U> {
-    match r {
-        Reading::Read { value } => Reading::Read { value: f(&value) },
-        Reading::Missing { path } => Reading::Missing { path },
-        Reading::Unreadable { path, errno, error } => Reading::Unreadable { path, errno, error },
-        Reading::Malformed { path, error } => Reading::Malformed { path, error },
     }
 }
 
@@ -136,7 +127,7 @@ impl Sampled {
         if let Some(v) = vmstat::read(root).value() {
             self.vmstat.push(Instant::now(), v.clone());
         }
-        self.pagetypes = map(pagetypeinfo::read(root), |p| Pagetypes {
+        self.pagetypes = pagetypeinfo::read(root).map(|p| Pagetypes {
             pageblock_order: p.pageblock_order,
             free: p.by_migratetype(),
         });

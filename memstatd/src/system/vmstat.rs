@@ -309,8 +309,9 @@ mod tests {
         // Demotion counters came in 5.15.
         assert_eq!(v.get(Counter::PgDemoteKswapd), None);
         assert_eq!(v.counter("zone_reclaim_failed"), Some(0));
-        // A zone counter in 5.10, summed over the zones.
-        assert_eq!(v.counter("nr_page_table_pages"), Some(332666));
+        // A zone counter in 5.10, summed over the zones: node 0's DMA 0 +
+        // DMA32 1094 + Normal 50906, and node 1's Normal 50830.
+        assert_eq!(v.counter("nr_page_table_pages"), Some(102830));
 
         let v = parse(V5_15).unwrap();
         assert_eq!(v.get(Counter::PgDemoteKswapd), Some(0));
@@ -396,6 +397,10 @@ mod tests {
                 }
             )
         );
+        // A counter of a newer kernel, or of a vendor's, is kept by name.
+        let v = parse("pgfault 5\nnr_vendor_pool_pages 12\npgalloc_vendorzone 3\n").unwrap();
+        assert_eq!(v.counter("nr_vendor_pool_pages"), Some(12));
+        assert_eq!(v.get(Counter::PgAlloc), Some(3));
         // Summing saturates instead of overflowing.
         let v = parse("pgalloc_dma 18446744073709551615\npgalloc_normal 5\n").unwrap();
         assert_eq!(v.get(Counter::PgAlloc), Some(u64::MAX));

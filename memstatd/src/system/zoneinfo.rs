@@ -12,7 +12,10 @@
 //! both are kept as printed. Per-cpu pageset details are not kept.
 //!
 //! A zone missing one of the fields every kernel prints (a text cut short)
-//! is an error; lines after a zone's counters are only its pagesets.
+//! is an error. A `name value` line the parser does not know is not: before
+//! the pagesets it is kept with the node's or zone's counters (kernels add
+//! counters often), among the pagesets it is skipped like them. Lines of any
+//! other shape are errors.
 
 use super::reading::{
     complete, node_zone, number, numbered, signed, unexpected, ErrorKind, ParseError, Reading, Root,
@@ -276,10 +279,12 @@ fn protection(line: &str, lineno: usize) -> Result<Vec<i64>, ParseError> {
 }
 
 /// `cpu: 0`, `count: 12`, `high_min: 26`, `vm stats threshold: 24`: a label
-/// ending in a colon, then an integer. Their values are not kept.
+/// ending in a colon, then an integer; or a `name value` line of a newer
+/// kernel. Their values are not kept.
 fn pageset_line(tokens: &[&str], lineno: usize, line: &str) -> Result<(), ParseError> {
     match tokens {
         [.., label, value] if label.ends_with(':') => signed(value, lineno).map(|_| ()),
+        [_, value] => signed(value, lineno).map(|_| ()),
         _ => Err(unexpected(lineno, line)),
     }
 }
@@ -360,7 +365,12 @@ mod tests {
         assert_eq!(z.nodes.iter().map(|n| n.node).collect::<Vec<_>>(), [0, 1]);
         let dma = &z.zones[0];
         assert_eq!((dma.boost, dma.cma, dma.promo), (None, None, None));
-        assert_eq!((dma.min, dma.low, dma.high), (8, 11, 14));
+        // min_free_kbytes 90112 (THP's: 512-page blocks x 4 zones x 11) is
+        // 22528 pages over 33201121 managed; DMA manages 3976:
+        // min = 22528 * 3976 / 33201121 = 2 (2.70, truncated),
+        // step = max(2 / 4, 3976 * 10 / 10000) = max(0, 3) = 3,
+        // low = 2 + 3 = 5, high = 2 + 2 * 3 = 8.
+        assert_eq!((dma.min, dma.low, dma.high), (2, 5, 8));
         assert!(dma.stats.contains_key("nr_page_table_pages"));
         assert!(!z.nodes[0].stats.contains_key("nr_page_table_pages"));
         let n1 = z
@@ -369,10 +379,12 @@ mod tests {
             .find(|z| z.node == 1 && z.zone == "Normal")
             .unwrap();
         assert_eq!((n1.free, n1.start_pfn), (4_305_292, Some(17301504)));
-        // 5.15: cma, no boost; nr_page_table_pages moved to the node.
+        // 5.15: cma, no boost; nr_page_table_pages moved to the node. With
+        // 64K pages a pageblock is 8192 pages (512 MiB), the smallest CMA
+        // area.
         let z = parse(V5_15).unwrap();
         let dma = &z.zones[0];
-        assert_eq!((dma.boost, dma.cma), (None, Some(4096)));
+        assert_eq!((dma.boost, dma.cma), (None, Some(8192)));
         assert!(z.nodes[0].stats.contains_key("nr_page_table_pages"));
         assert!(!dma.stats.contains_key("nr_page_table_pages"));
         // 6.1: boost and cma; no NUMA counters; three zones in protection.
@@ -382,12 +394,14 @@ mod tests {
             (dma32.boost, dma32.cma, dma32.promo),
             (Some(0), Some(262144), None)
         );
-        assert_eq!(dma32.protection, [0, 9780, 9780]);
+        // lowmem_reserve: Normal's 1438830 managed pages / ratio 256.
+        assert_eq!(dma32.protection, [0, 5620, 5620]);
         assert!(!dma32.stats.contains_key("numa_hit"));
         assert!(z.nodes[0].stats.contains_key("nr_sec_page_table_pages"));
-        // 6.6: a boosted watermark.
+        // 6.6: a watermark boosted by three fragmenting fallbacks, one
+        // 512-page pageblock each.
         let z = parse(V6_6).unwrap();
-        assert_eq!(z.zones[1].boost, Some(1672));
+        assert_eq!(z.zones[1].boost, Some(1536));
     }
 
     fn kind(text: &str) -> (usize, ErrorKind) {
@@ -462,6 +476,450 @@ mod tests {
         );
         let ok = parse(&format!("Node 0, zone DMA\n{zone}")).unwrap();
         assert_eq!(ok.zones[0].protection, [0]);
+    }
+
+    /// Lines this parser does not know, in the shapes the kernel prints.
+    #[test]
+    fn unknown_lines() {
+        let zone = "  pages free 1\n min 1\n low 1\n high 1\n spanned 1\n present 1\n managed 1\n \
+                    protection: (0)\n";
+        let text = format!(
+            "Node 0, zone DMA\n  per-node stats\n      nr_inactive_anon 5\n      \
+             nr_future_node_counter 6\n{zone}      nr_free_pages 1\n      \
+             nr_future_zone_counter 7\n  pagesets\n    cpu: 0\n              count: 1\n              \
+             future_pcp_field 8\n  vm stats threshold: 2\n  node_unreclaimable:  0\n  \
+             start_pfn:           1\n"
+        );
+        let z = parse(&text).unwrap();
+        assert_eq!(z.nodes[0].stats["nr_future_node_counter"], 6);
+        assert_eq!(z.zones[0].stats["nr_future_zone_counter"], 7);
+        assert_eq!(z.zones[0].start_pfn, Some(1));
+        // Other shapes are not the kernel's.
+        for bad in [
+            "      nr_future counter 7",
+            "      nr_future_zone_counter x",
+        ] {
+            let text = format!("Node 0, zone DMA\n{zone}{bad}\n");
+            assert_eq!(kind(&text).0, 10, "{bad}");
+        }
+        let text = format!("Node 0, zone DMA\n{zone}  pagesets\n    vendor pcp 9\n");
+        assert!(matches!(kind(&text), (11, ErrorKind::Unexpected { .. })));
+    }
+
+    /// The fixture sets describe machines that can exist: the files of one
+    /// set agree with each other as the kernel keeps them. The hand-written
+    /// sets are one instant, so the counters the kernel keeps in step agree
+    /// exactly; the 6.18 set is a capture, one file after another, so it is
+    /// held to the bounds only. Its meminfo is held to its own sums alone:
+    /// that machine's MemTotal and MemFree are about four times what its
+    /// zones manage and have free.
+    mod fixture_sets {
+        use super::super::*;
+        use crate::system::buddyinfo::{self, ZoneFree};
+        use crate::system::meminfo::{self, Meminfo};
+        use crate::system::pagetypeinfo::{self, Pagetypeinfo};
+        use crate::system::vmstat::{self, Vmstat};
+
+        struct Set {
+            version: &'static str,
+            /// The page size in kB.
+            page_kb: u64,
+            /// A PMD-sized (transparent) huge page, in kB.
+            pmd_kb: u64,
+            /// Files read one after another on a live machine, not one
+            /// instant.
+            captured: bool,
+            buddyinfo: &'static str,
+            pagetypeinfo: &'static str,
+            zoneinfo: &'static str,
+            vmstat: &'static str,
+            meminfo: &'static str,
+        }
+
+        macro_rules! set {
+            ($v:literal, $page_kb:expr, $pmd_kb:expr, $captured:expr) => {
+                Set {
+                    version: $v,
+                    page_kb: $page_kb,
+                    pmd_kb: $pmd_kb,
+                    captured: $captured,
+                    buddyinfo: include_str!(concat!("../../tests/fixtures/system/buddyinfo-", $v)),
+                    pagetypeinfo: include_str!(concat!(
+                        "../../tests/fixtures/system/pagetypeinfo-",
+                        $v
+                    )),
+                    zoneinfo: include_str!(concat!("../../tests/fixtures/system/zoneinfo-", $v)),
+                    vmstat: include_str!(concat!("../../tests/fixtures/system/vmstat-", $v)),
+                    meminfo: include_str!(concat!("../../tests/fixtures/system/meminfo-", $v)),
+                }
+            };
+        }
+
+        struct Parsed {
+            buddy: buddyinfo::Buddyinfo,
+            types: Pagetypeinfo,
+            zones: Zoneinfo,
+            vm: Vmstat,
+            mem: Meminfo,
+        }
+
+        fn parse_set(s: &Set) -> Parsed {
+            Parsed {
+                buddy: buddyinfo::parse(s.buddyinfo).unwrap(),
+                types: pagetypeinfo::parse(s.pagetypeinfo).unwrap(),
+                zones: parse(s.zoneinfo).unwrap(),
+                vm: vmstat::parse(s.vmstat).unwrap(),
+                mem: meminfo::parse(s.meminfo).unwrap(),
+            }
+        }
+
+        fn key(node: u32, zone: &str) -> (u32, String) {
+            (node, zone.to_owned())
+        }
+
+        /// What one zone's lines in every file say.
+        fn zones_agree(s: &Set, p: &Parsed) {
+            let v = s.version;
+            let populated: Vec<&Zone> = p.zones.zones.iter().filter(|z| z.populated()).collect();
+            let names: Vec<_> = populated.iter().map(|z| key(z.node, &z.zone)).collect();
+            let buddy: Vec<_> = p.buddy.zones.iter().map(|z| key(z.node, &z.zone)).collect();
+            let blocks: Vec<_> = p
+                .types
+                .blocks
+                .iter()
+                .map(|z| key(z.node, &z.zone))
+                .collect();
+            let mut lists: Vec<_> = p.types.free.iter().map(|f| key(f.node, &f.zone)).collect();
+            lists.dedup();
+            assert_eq!(buddy, names, "{v}: buddyinfo zones");
+            assert_eq!(blocks, names, "{v}: pagetypeinfo block counts");
+            assert_eq!(lists, names, "{v}: pagetypeinfo free lists");
+            let ppb = p.types.pages_per_block;
+            assert_eq!(ppb, 1 << p.types.pageblock_order, "{v}");
+            for z in &p.zones.zones {
+                let at = format!("{v}: node {} zone {}", z.node, z.zone);
+                assert!(
+                    z.free <= z.managed,
+                    "{at}: free {} > managed {}",
+                    z.free,
+                    z.managed
+                );
+                assert!(z.managed <= z.present, "{at}: managed > present");
+                assert!(z.present <= z.spanned, "{at}: present > spanned");
+                assert!(z.min <= z.low && z.low <= z.high, "{at}: watermarks");
+                if !z.populated() {
+                    assert_eq!((z.free, z.managed), (0, 0), "{at}");
+                    continue;
+                }
+                assert!(z.high < z.managed, "{at}: high watermark");
+                // The same counter, printed twice in one read.
+                assert_eq!(z.stats["nr_free_pages"], z.free, "{at}: nr_free_pages");
+                let b = p
+                    .buddy
+                    .zones
+                    .iter()
+                    .find(|b| b.node == z.node && b.zone == z.zone);
+                let buddy = ZoneFree::free_pages(b.unwrap());
+                if s.captured {
+                    // Read apart: within what a moment of allocation moves.
+                    assert!(buddy.abs_diff(z.free) <= z.managed / 1000, "{at}: {buddy}");
+                } else {
+                    assert_eq!(buddy, z.free, "{at}: buddyinfo free pages");
+                }
+                // Pageblocks: the kernel counts every pageblock of the
+                // span that has online memory, so they hold every managed
+                // page and fit in the span rounded up to a block. With all
+                // of its memory online (every hand-written machine) they
+                // hold every present page too.
+                let zb = p
+                    .types
+                    .blocks
+                    .iter()
+                    .find(|b| b.node == z.node && b.zone == z.zone);
+                let zb = zb.unwrap();
+                let count = |t: &str| {
+                    zb.blocks
+                        .iter()
+                        .find(|b| b.migratetype == t)
+                        .map_or(0, |b| b.blocks)
+                };
+                let in_blocks = zb.blocks.iter().map(|b| b.blocks).sum::<u64>() * ppb;
+                assert!(z.managed <= in_blocks, "{at}: {in_blocks} pages in blocks");
+                assert!(
+                    in_blocks <= z.spanned.div_ceil(ppb) * ppb,
+                    "{at}: {in_blocks}"
+                );
+                if !s.captured {
+                    assert!(z.present <= in_blocks, "{at}: {in_blocks} pages in blocks");
+                }
+                // CMA areas are whole pageblocks.
+                if let Some(cma) = z.cma {
+                    assert_eq!(count("CMA") * ppb, cma, "{at}: CMA blocks");
+                }
+                for list in p
+                    .types
+                    .free
+                    .iter()
+                    .filter(|f| f.node == z.node && f.zone == z.zone)
+                {
+                    let (pages, _) = list.free_pages();
+                    if list.migratetype == "CMA" && !s.captured {
+                        assert_eq!(Some(pages), z.stats.get("nr_free_cma").copied(), "{at}");
+                    }
+                    if !s.captured {
+                        let blocks = count(&list.migratetype);
+                        assert!(
+                            pages <= blocks * ppb,
+                            "{at}: {pages} free {} pages in {blocks} blocks",
+                            list.migratetype
+                        );
+                    }
+                }
+            }
+        }
+
+        /// vmstat's counters are the zones' and nodes' summed.
+        fn vmstat_agrees(s: &Set, p: &Parsed) {
+            let v = s.version;
+            let vm = &p.vm;
+            let zones = &p.zones.zones;
+            let managed: u64 = zones.iter().map(|z| z.managed).sum();
+            let free: u64 = zones.iter().map(|z| z.free).sum();
+            // Every page allocated was counted once, and every page freed,
+            // free since boot included: what was freed and not allocated
+            // again is free now, in the buddy lists or per-cpu ones.
+            let pgalloc = vm.get(vmstat::Counter::PgAlloc).unwrap();
+            let pgfree = vm.get(vmstat::Counter::PgFree).unwrap();
+            assert!(
+                pgalloc <= pgfree && pgfree - pgalloc <= managed,
+                "{v}: pgfree"
+            );
+            // Reclaim counts each page by who reclaimed it and by its LRU.
+            for what in ["pgscan", "pgsteal"] {
+                let by_who: u64 = ["kswapd", "direct", "khugepaged", "proactive"]
+                    .iter()
+                    .filter_map(|w| vm.counter(&format!("{what}_{w}")))
+                    .sum();
+                let by_lru: u64 = ["anon", "file"]
+                    .iter()
+                    .filter_map(|l| vm.counter(&format!("{what}_{l}")))
+                    .sum();
+                assert_eq!(by_who, by_lru, "{v}: {what}");
+            }
+            let (dirty, background) = (
+                vm.counter("nr_dirty_threshold").unwrap(),
+                vm.counter("nr_dirty_background_threshold").unwrap(),
+            );
+            assert!(background <= dirty, "{v}: dirty thresholds");
+            if s.captured {
+                return;
+            }
+            assert_eq!(
+                vm.counter("nr_free_pages"),
+                Some(free),
+                "{v}: nr_free_pages"
+            );
+            let zone_names: std::collections::BTreeSet<&String> =
+                zones.iter().flat_map(|z| z.stats.keys()).collect();
+            for name in zone_names {
+                let sum: u64 = zones.iter().filter_map(|z| z.stats.get(name)).sum();
+                assert_eq!(vm.counter(name), Some(sum), "{v}: zone counter {name}");
+            }
+            let nodes = &p.zones.nodes;
+            for name in nodes[0].stats.keys() {
+                let sum: u64 = nodes.iter().filter_map(|n| n.stats.get(name)).sum();
+                assert_eq!(vm.counter(name), Some(sum), "{v}: node counter {name}");
+            }
+            // A node's LRU lists are its zones' lists.
+            for node in nodes {
+                let of_zones = |name: &str| -> u64 {
+                    zones
+                        .iter()
+                        .filter(|z| z.node == node.node)
+                        .filter_map(|z| z.stats.get(name))
+                        .sum()
+                };
+                for lru in [
+                    "inactive_anon",
+                    "active_anon",
+                    "inactive_file",
+                    "active_file",
+                    "unevictable",
+                ] {
+                    assert_eq!(
+                        of_zones(&format!("nr_zone_{lru}")),
+                        node.stats[&format!("nr_{lru}")],
+                        "{v}: node {} {lru}",
+                        node.node
+                    );
+                }
+                assert_eq!(
+                    of_zones("nr_zone_write_pending"),
+                    node.stats["nr_dirty"] + node.stats["nr_writeback"],
+                    "{v}: node {} write pending",
+                    node.node
+                );
+            }
+            // NUMA: a miss on one node is a foreign allocation on another;
+            // every allocation is local or not.
+            if let Some(miss) = vm.counter("numa_miss") {
+                assert_eq!(vm.counter("numa_foreign"), Some(miss), "{v}: numa_foreign");
+                for z in zones.iter().filter(|z| z.populated()) {
+                    let n = |name: &str| z.stats[name];
+                    assert_eq!(
+                        n("numa_local") + n("numa_other"),
+                        n("numa_hit") + n("numa_miss"),
+                        "{v}: {} numa",
+                        z.zone
+                    );
+                }
+            }
+        }
+
+        /// meminfo is made of the same counters, in kB.
+        fn meminfo_agrees(s: &Set, p: &Parsed) {
+            let v = s.version;
+            let m = &p.mem.kb;
+            let kb = |name: &str| *m.get(name).unwrap_or_else(|| panic!("{v}: no {name}"));
+            assert_eq!(kb("Active"), kb("Active(anon)") + kb("Active(file)"), "{v}");
+            assert_eq!(
+                kb("Inactive"),
+                kb("Inactive(anon)") + kb("Inactive(file)"),
+                "{v}"
+            );
+            assert_eq!(kb("Slab"), kb("SReclaimable") + kb("SUnreclaim"), "{v}");
+            assert!(kb("SwapFree") <= kb("SwapTotal"), "{v}");
+            assert!(kb("MemFree") <= kb("MemTotal"), "{v}");
+            assert!(kb("MemAvailable") <= kb("MemTotal"), "{v}");
+            // vm.overcommit_ratio 50, no huge pages reserved.
+            let page = s.page_kb;
+            assert_eq!(
+                kb("CommitLimit"),
+                (kb("MemTotal") / page / 2 + kb("SwapTotal") / page) * page,
+                "{v}: CommitLimit"
+            );
+            if s.captured {
+                return;
+            }
+            let zones = &p.zones.zones;
+            let vm = |name: &str| {
+                p.vm.counter(name)
+                    .unwrap_or_else(|| panic!("{v}: no {name}"))
+            };
+            let managed: u64 = zones.iter().map(|z| z.managed).sum();
+            assert_eq!(kb("MemTotal"), managed * page, "{v}: MemTotal");
+            assert_eq!(kb("MemFree"), vm("nr_free_pages") * page, "{v}: MemFree");
+            let in_pages = [
+                ("Active(anon)", "nr_active_anon"),
+                ("Inactive(anon)", "nr_inactive_anon"),
+                ("Active(file)", "nr_active_file"),
+                ("Inactive(file)", "nr_inactive_file"),
+                ("Unevictable", "nr_unevictable"),
+                ("Mlocked", "nr_mlock"),
+                ("Dirty", "nr_dirty"),
+                ("Writeback", "nr_writeback"),
+                ("AnonPages", "nr_anon_pages"),
+                ("Mapped", "nr_mapped"),
+                ("Shmem", "nr_shmem"),
+                ("SReclaimable", "nr_slab_reclaimable"),
+                ("SUnreclaim", "nr_slab_unreclaimable"),
+                ("PageTables", "nr_page_table_pages"),
+                ("SecPageTables", "nr_sec_page_table_pages"),
+                ("SwapCached", "nr_swapcached"),
+                ("Bounce", "nr_bounce"),
+                ("WritebackTmp", "nr_writeback_temp"),
+                ("CmaFree", "nr_free_cma"),
+            ];
+            for (field, counter) in in_pages {
+                if let (Some(&field_kb), Some(pages)) = (m.get(field), p.vm.counter(counter)) {
+                    assert_eq!(field_kb, pages * page, "{v}: {field}");
+                }
+            }
+            // Counted in kB by the kernel.
+            assert_eq!(kb("KernelStack"), vm("nr_kernel_stack"), "{v}");
+            if let Some(&scs) = m.get("ShadowCallStack") {
+                assert_eq!(scs, vm("nr_shadow_call_stack"), "{v}");
+            }
+            assert_eq!(
+                kb("KReclaimable"),
+                (vm("nr_slab_reclaimable") + vm("nr_kernel_misc_reclaimable")) * page,
+                "{v}"
+            );
+            // Counted in huge pages.
+            for (field, counter) in [
+                ("AnonHugePages", "nr_anon_transparent_hugepages"),
+                ("ShmemHugePages", "nr_shmem_hugepages"),
+                ("ShmemPmdMapped", "nr_shmem_pmdmapped"),
+                ("FileHugePages", "nr_file_hugepages"),
+                ("FilePmdMapped", "nr_file_pmdmapped"),
+            ] {
+                assert_eq!(kb(field), vm(counter) * s.pmd_kb, "{v}: {field}");
+            }
+            // Cached is the page cache less the swap cache and buffers.
+            assert_eq!(
+                kb("Cached") + kb("SwapCached") + kb("Buffers"),
+                vm("nr_file_pages") * page,
+                "{v}: Cached"
+            );
+            // CMA areas, in zoneinfo since 5.12 and in pageblocks always.
+            let ppb = p.types.pages_per_block;
+            let cma: u64 = p
+                .types
+                .blocks
+                .iter()
+                .flat_map(|z| &z.blocks)
+                .filter(|b| b.migratetype == "CMA")
+                .map(|b| b.blocks * ppb)
+                .sum();
+            assert_eq!(
+                m.get("CmaTotal").copied().unwrap_or(0),
+                cma * page,
+                "{v}: CmaTotal"
+            );
+            if zones.iter().any(|z| z.cma.is_some()) {
+                let zoned: u64 = zones.iter().filter_map(|z| z.cma).sum();
+                assert_eq!(zoned, cma, "{v}: zone cma");
+            }
+            // The direct map covers all memory, managed or not.
+            let direct: u64 = m
+                .iter()
+                .filter(|(k, _)| k.starts_with("DirectMap"))
+                .map(|(_, v)| v)
+                .sum();
+            assert!(direct == 0 || direct >= kb("MemTotal"), "{v}: DirectMap");
+        }
+
+        fn check(s: Set) {
+            let p = parse_set(&s);
+            zones_agree(&s, &p);
+            vmstat_agrees(&s, &p);
+            meminfo_agrees(&s, &p);
+        }
+
+        #[test]
+        fn v5_10() {
+            check(set!("5.10", 4, 2048, false));
+        }
+
+        #[test]
+        fn v5_15() {
+            check(set!("5.15", 64, 512 * 1024, false));
+        }
+
+        #[test]
+        fn v6_1() {
+            check(set!("6.1", 4, 2048, false));
+        }
+
+        #[test]
+        fn v6_6() {
+            check(set!("6.6", 4, 2048, false));
+        }
+
+        #[test]
+        fn v6_18() {
+            check(set!("6.18", 4, 2048, true));
+        }
     }
 
     /// buddyinfo lists exactly the populated zones of zoneinfo, and every
