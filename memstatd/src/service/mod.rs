@@ -339,7 +339,7 @@ impl Service {
             rows.truncate(top);
         }
         let (failed, failed_total) = listed(failed);
-        let report = Report {
+        let mut report = Report {
             schema: SCHEMA,
             kind: "report",
             header: has(Section::Header).then(|| Header {
@@ -374,7 +374,6 @@ impl Service {
         };
         drop(e);
         // The system view is read without the engine: it needs no counters.
-        let mut report = report;
         if has(Section::System) || has(Section::Advice) {
             let sampled = self.sampled.lock().unwrap_or_else(|e| e.into_inner());
             let view = SystemView::read(&Root::default(), &sampled);

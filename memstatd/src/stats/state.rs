@@ -232,10 +232,6 @@ impl Store {
         Ok((store, opened))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn generation(&self) -> &Generation {
         &self.generation
     }
