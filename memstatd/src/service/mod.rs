@@ -292,6 +292,32 @@ impl Service {
     }
 
     fn report(&self, out: &mut dyn Write, a: &Args, caller: Caller) -> Result<Outcome, DumpError> {
+        let report = self.build_report(a, caller)?;
+        let outcome = outcome(&report.failed);
+        if a.json {
+            report::json(out, &report)?;
+        } else {
+            text::report(out, &report)?;
+        }
+        Ok(outcome)
+    }
+
+    /// The report `args` ask for, as `caller` may see it, without rendering
+    /// it: what typed transports (binder's parcelables) are built from.
+    pub fn report_model(&self, args: &[String], caller: Caller) -> Result<Report, DumpError> {
+        let a = args::parse(args).map_err(DumpError::Usage)?;
+        self.check_access(&a, caller)?;
+        match a.command {
+            Command::Report => self.build_report(&a, caller),
+            _ => Err(DumpError::Usage(
+                "only report arguments make a report model (no --diff, --reset, --snapshot, \
+                 --list-snapshots, --delete-snapshot or --latency)"
+                    .into(),
+            )),
+        }
+    }
+
+    fn build_report(&self, a: &Args, caller: Caller) -> Result<Report, DumpError> {
         let sections = a.sections();
         let has = |s| sections.contains(&s);
         let mut e = self.engine();
@@ -385,13 +411,7 @@ impl Service {
             }
             report.system = has(Section::System).then_some(view);
         }
-        let outcome = outcome(&report.failed);
-        if a.json {
-            report::json(out, &report)?;
-        } else {
-            text::report(out, &report)?;
-        }
-        Ok(outcome)
+        Ok(report)
     }
 
     fn diff(
