@@ -13,7 +13,7 @@
 #include <bpf_helpers.h>
 #include <linux/errno.h>
 
-#include "memstat_abi.h"
+#include "memstat_group.h"
 
 DEFINE_BPF_MAP_RO(syscall_counts, PERCPU_HASH, struct syscall_key, struct syscall_counts,
                   SYSCALL_COUNTS_ENTRIES, AID_SYSTEM)
@@ -67,17 +67,6 @@ static inline __always_inline void count_new_key(const struct syscall_key* key, 
         o->count++;
         o->errors += failed;
     }
-}
-
-/* floor(log2(v)) for v > 0, without loops. */
-static inline __always_inline uint32_t log2_u64(uint64_t v) {
-    uint32_t r = 0, shift;
-    shift = (v > 0xFFFFFFFFull) << 5; v >>= shift; r |= shift;
-    shift = (v > 0xFFFFull) << 4; v >>= shift; r |= shift;
-    shift = (v > 0xFFull) << 3; v >>= shift; r |= shift;
-    shift = (v > 0xFull) << 2; v >>= shift; r |= shift;
-    shift = (v > 0x3ull) << 1; v >>= shift; r |= shift;
-    return r | (uint32_t)(v >> 1);
 }
 
 static inline __always_inline void record_latency(uint32_t uid, uint32_t nr, uint32_t epoch) {

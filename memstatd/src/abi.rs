@@ -86,6 +86,53 @@ impl Default for SyscallOverflow {
     }
 }
 
+/// The memory probe groups' shared ABI (`memstat_group.h`). Each group's
+/// value layout is its `GroupSpec::fields` in `probes::memory`.
+pub mod memory {
+    use bytemuck::{Pod, Zeroable};
+
+    pub const UID_ENTRIES: u32 = 1024;
+    pub const ORDERS: usize = 12;
+    pub const MT_CLASSES: usize = 4;
+    pub const STALL_BUCKETS: usize = 24;
+    pub const STALL_START_ENTRIES: u32 = 8192;
+    pub const RSS_MM_ENTRIES: u32 = 8192;
+    pub const BRK_ENTRIES: u32 = 8192;
+    pub const COMPACT_RESULTS: usize = 10;
+    pub const RSS_MEMBERS: usize = 4;
+    pub const MEM_SYSCALLS: usize = 11;
+    pub const GROUP_PARAMS: usize = 12;
+
+    pub const MODE_UNSET: u32 = 0;
+    pub const MODE_OFF: u32 = 1;
+    pub const MODE_ON: u32 = 2;
+    /// A param with no value (a syscall this architecture lacks).
+    pub const PARAM_NONE: u32 = u32::MAX;
+
+    /// `<group>_config`, written by memstatd.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+    pub struct GroupConfig {
+        pub mode: u32,
+        pub sample_every: u32,
+        pub epoch: u32,
+        pub reserved: u32,
+        pub param: [u32; GROUP_PARAMS],
+    }
+
+    /// The maps every group has, by their suffix after `<group>_`.
+    pub const MAP_UID: &str = "uid";
+    pub const MAP_OTHER: &str = "other";
+    pub const MAP_CONFIG: &str = "config";
+    pub const MAP_ZERO: &str = "zero";
+    pub const MAP_TICK: &str = "tick";
+
+    /// `<group>_<suffix>`, a group map's name.
+    pub fn map_name(group: &str, suffix: &str) -> String {
+        format!("{group}_{suffix}")
+    }
+}
+
 /// `<root>/map_<object>_<map>`, the platform bpfloader's pin name.
 pub fn map_pin(root: &Path, object: &str, map: &str) -> PathBuf {
     root.join(format!("map_{object}_{map}"))

@@ -127,19 +127,43 @@ impl Map {
         key: &K,
         add: fn(&mut V, &V),
     ) -> Result<Option<V>, BpfError> {
-        let ncpus = if self.is_per_cpu() {
-            possible_cpus().map_err(|e| self.read_err(e))?
-        } else {
-            1
-        };
-        let stride = per_cpu_stride::<V>();
+        self.get_with(key, std::mem::size_of::<V>(), |raw: &PerCpu| raw.sum(add))
+    }
+
+    /// Looks up one key of `value_size`-byte values, combined over CPUs
+    /// by `combine`.
+    pub fn get_with<K: Pod, V>(
+        &self,
+        key: &K,
+        value_size: usize,
+        combine: impl Fn(&PerCpu) -> V,
+    ) -> Result<Option<V>, BpfError> {
+        let ncpus = self.ncpus()?;
+        let stride = per_cpu_stride(value_size);
         let mut raw = vec![0u8; stride * ncpus];
         if !sys::map_lookup(&self.fd, bytemuck::bytes_of(key), &mut raw)
             .map_err(|e| self.read_err(e))?
         {
             return Ok(None);
         }
-        Ok(Some(sum_cpus(&raw, stride, ncpus, add)))
+        Ok(Some(combine(&PerCpu {
+            raw: &raw,
+            stride,
+            size: value_size,
+        })))
+    }
+
+    /// The value size the kernel holds for this map.
+    pub fn value_size(&self) -> usize {
+        self.shape.value_size as usize
+    }
+
+    fn ncpus(&self) -> Result<usize, BpfError> {
+        if self.is_per_cpu() {
+            possible_cpus().map_err(|e| self.read_err(e))
+        } else {
+            Ok(1)
+        }
     }
 
     /// Writes one key (config maps only; opened `ReadWrite`).
@@ -152,31 +176,44 @@ impl Map {
         )
     }
 
-    /// Every entry, per-CPU values summed with `add`. Uses batch lookup (one
-    /// syscall per few thousand entries); falls back to key-by-key iteration
-    /// on kernels without it.
+    /// Every entry, per-CPU values summed with `add`.
     pub fn entries<K: Pod, V: Pod + Default>(
         &self,
         add: fn(&mut V, &V),
     ) -> Result<Vec<(K, V)>, BpfError> {
-        let ncpus = if self.is_per_cpu() {
-            possible_cpus().map_err(|e| self.read_err(e))?
-        } else {
-            1
+        self.entries_with(std::mem::size_of::<V>(), |raw: &PerCpu| raw.sum(add))
+    }
+
+    /// Every entry of `value_size`-byte values, combined over CPUs by
+    /// `combine`. Uses batch lookup (one syscall per few thousand entries);
+    /// falls back to key-by-key iteration on kernels without it.
+    pub fn entries_with<K: Pod, V>(
+        &self,
+        value_size: usize,
+        combine: impl Fn(&PerCpu) -> V,
+    ) -> Result<Vec<(K, V)>, BpfError> {
+        let ncpus = self.ncpus()?;
+        let stride = per_cpu_stride(value_size);
+        let decode = |raw: &[u8]| {
+            combine(&PerCpu {
+                raw,
+                stride,
+                size: value_size,
+            })
         };
-        match self.entries_batched(ncpus, add) {
+        match self.entries_batched(ncpus, stride, &decode) {
             Ok(Some(entries)) => Ok(entries),
-            Ok(None) => self.entries_iterated(ncpus, add),
+            Ok(None) => self.entries_iterated(ncpus, stride, &decode),
             Err(e) => Err(self.read_err(e)),
         }
     }
 
-    fn entries_batched<K: Pod, V: Pod + Default>(
+    fn entries_batched<K: Pod, V>(
         &self,
         ncpus: usize,
-        add: fn(&mut V, &V),
+        stride: usize,
+        decode: &dyn Fn(&[u8]) -> V,
     ) -> io::Result<Option<Vec<(K, V)>>> {
-        let stride = per_cpu_stride::<V>();
         let mut capacity = (self.shape.max_entries as usize).clamp(1, 4096);
         // Hash maps use a 4-byte bucket cursor, arrays a key-sized one.
         let token_len = std::mem::size_of::<K>().max(8);
@@ -209,8 +246,7 @@ impl Map {
                 let key: K = bytemuck::pod_read_unaligned(
                     &keys[i * std::mem::size_of::<K>()..][..std::mem::size_of::<K>()],
                 );
-                let raw = &values[i * stride * ncpus..][..stride * ncpus];
-                out.push((key, sum_cpus(raw, stride, ncpus, add)));
+                out.push((key, decode(&values[i * stride * ncpus..][..stride * ncpus])));
             }
             if done {
                 return Ok(Some(out));
@@ -220,12 +256,12 @@ impl Map {
         }
     }
 
-    fn entries_iterated<K: Pod, V: Pod + Default>(
+    fn entries_iterated<K: Pod, V>(
         &self,
         ncpus: usize,
-        add: fn(&mut V, &V),
+        stride: usize,
+        decode: &dyn Fn(&[u8]) -> V,
     ) -> Result<Vec<(K, V)>, BpfError> {
-        let stride = per_cpu_stride::<V>();
         let mut out = Vec::new();
         let mut key = K::zeroed();
         let mut next = K::zeroed();
@@ -244,25 +280,38 @@ impl Map {
             if sys::map_lookup(&self.fd, bytemuck::bytes_of(&key), &mut raw)
                 .map_err(|e| self.read_err(e))?
             {
-                out.push((key, sum_cpus(&raw, stride, ncpus, add)));
+                out.push((key, decode(&raw)));
             }
         }
         Ok(out)
     }
 }
 
-/// Per-CPU values are laid out at 8-byte strides.
-fn per_cpu_stride<V>() -> usize {
-    std::mem::size_of::<V>().div_ceil(8) * 8
+/// One entry's value on every CPU (one copy for maps that are not per-CPU).
+pub struct PerCpu<'a> {
+    raw: &'a [u8],
+    stride: usize,
+    size: usize,
 }
 
-fn sum_cpus<V: Pod + Default>(raw: &[u8], stride: usize, ncpus: usize, add: fn(&mut V, &V)) -> V {
-    let mut total = V::default();
-    for cpu in 0..ncpus {
-        let v: V = bytemuck::pod_read_unaligned(&raw[cpu * stride..][..std::mem::size_of::<V>()]);
-        add(&mut total, &v);
+impl PerCpu<'_> {
+    /// Each CPU's copy of the value.
+    pub fn copies(&self) -> impl Iterator<Item = &[u8]> {
+        self.raw.chunks_exact(self.stride).map(|c| &c[..self.size])
     }
-    total
+
+    fn sum<V: Pod + Default>(&self, add: fn(&mut V, &V)) -> V {
+        let mut total = V::default();
+        for copy in self.copies() {
+            add(&mut total, &bytemuck::pod_read_unaligned(copy));
+        }
+        total
+    }
+}
+
+/// Per-CPU values are laid out at 8-byte strides.
+fn per_cpu_stride(value_size: usize) -> usize {
+    value_size.div_ceil(8) * 8
 }
 
 /// Number of possible CPUs: the kernel sizes per-CPU values by it.
@@ -330,13 +379,63 @@ impl Program {
         let id = tracefs.event_id(event).map_err(attach_err)?;
         let perf = sys::perf_event_open(sys::PERF_TYPE_TRACEPOINT, id, 0).map_err(attach_err)?;
         sys::perf_event_attach(&perf, &self.fd).map_err(attach_err)?;
+        Ok(Attachment { _perf: vec![perf] })
+    }
+
+    /// Attaches to the software perf event `config` (e.g.
+    /// `PERF_COUNT_SW_PAGE_FAULTS_MAJ`), named `name` in errors. Software
+    /// events count per CPU, so there is one perf event per online CPU; a CPU
+    /// brought online later is not covered until the next attach.
+    pub fn attach_perf_software(&self, config: u64, name: &str) -> Result<Attachment, BpfError> {
+        let attach_err = |source| BpfError::Attach {
+            prog: self.path.clone(),
+            event: name.to_owned(),
+            source,
+        };
+        let mut perf = Vec::new();
+        for cpu in online_cpus().map_err(attach_err)? {
+            let fd = sys::perf_event_open(sys::PERF_TYPE_SOFTWARE, config, cpu as i32)
+                .map_err(attach_err)?;
+            sys::perf_event_attach(&fd, &self.fd).map_err(attach_err)?;
+            perf.push(fd);
+        }
         Ok(Attachment { _perf: perf })
     }
 }
 
 /// A live attachment; dropping it detaches the program.
 pub struct Attachment {
-    _perf: OwnedFd,
+    _perf: Vec<OwnedFd>,
+}
+
+/// The online CPUs.
+fn online_cpus() -> io::Result<Vec<u32>> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online")?;
+    expand_cpu_list(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("cannot parse online CPUs {text:?}"),
+        )
+    })
+}
+
+/// Every CPU of a list like `0-3,6`.
+fn expand_cpu_list(text: &str) -> Option<Vec<u32>> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',') {
+        let (first, last): (u32, u32) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
+            None => {
+                let n = part.trim().parse().ok()?;
+                (n, n)
+            }
+        };
+        if last < first || last - first > 65536 {
+            return None;
+        }
+        cpus.extend(first..=last);
+    }
+    Some(cpus)
 }
 
 /// The tracefs mount (`/sys/kernel/tracing`, or under debugfs on old kernels).
@@ -387,8 +486,16 @@ mod tests {
     }
 
     #[test]
+    fn cpu_lists_expand() {
+        assert_eq!(expand_cpu_list("0-3,6\n"), Some(vec![0, 1, 2, 3, 6]));
+        assert_eq!(expand_cpu_list("0"), Some(vec![0]));
+        assert_eq!(expand_cpu_list("3-1"), None);
+        assert_eq!(expand_cpu_list(""), None);
+    }
+
+    #[test]
     fn per_cpu_values_are_8_byte_strided() {
-        assert_eq!(per_cpu_stride::<u32>(), 8);
-        assert_eq!(per_cpu_stride::<[u64; 2]>(), 16);
+        assert_eq!(per_cpu_stride(4), 8);
+        assert_eq!(per_cpu_stride(16), 16);
     }
 }

@@ -2,9 +2,12 @@
 //! raw map entries become counters. A group that cannot open or attach is
 //! unavailable, with the reason, and the others go on.
 
+pub mod format;
+pub mod memory;
 pub mod syscalls;
 
 use crate::bpf::Tracefs;
+use memory::{GroupSpec, MemoryProbe, GROUPS};
 use std::collections::HashMap;
 use std::path::Path;
 use syscalls::SyscallProbe;
@@ -12,6 +15,8 @@ use syscalls::SyscallProbe;
 /// Every probe group, each live or unavailable with the reason.
 pub struct Probes {
     pub syscalls: Result<SyscallProbe, String>,
+    /// In `memory::GROUPS` order.
+    pub memory: Vec<(&'static GroupSpec, Result<MemoryProbe, String>)>,
 }
 
 impl Probes {
@@ -25,13 +30,28 @@ impl Probes {
         let object = crate::abi::syscalls::OBJECT;
         let syscalls = match load_errors.get(object) {
             Some(why) => Err(format!("{object}.o: {why}")),
-            None => {
-                tracefs.and_then(|t| SyscallProbe::open(pin_root, t).map_err(|e| e.to_string()))
-            }
+            None => tracefs
+                .clone()
+                .and_then(|t| SyscallProbe::open(pin_root, t).map_err(|e| e.to_string())),
         };
         if let Err(why) = &syscalls {
             log::warn!("probe group syscalls unavailable: {why}");
         }
-        Probes { syscalls }
+        let memory = GROUPS
+            .iter()
+            .map(|&spec| {
+                let probe = match load_errors.get(spec.object) {
+                    Some(why) => Err(format!("{}.o: {why}", spec.object)),
+                    None => tracefs
+                        .clone()
+                        .and_then(|t| MemoryProbe::open(spec, pin_root, t)),
+                };
+                if let Err(why) = &probe {
+                    log::warn!("probe group {} unavailable: {why}", spec.name);
+                }
+                (spec, probe)
+            })
+            .collect();
+        Probes { syscalls, memory }
     }
 }

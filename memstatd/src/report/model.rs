@@ -3,6 +3,7 @@
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
 use crate::advisor::Advice;
+use crate::probes::memory::{self, Unit};
 use crate::probes::syscalls::syscall_name;
 use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind};
@@ -24,33 +25,36 @@ pub enum Section {
     Syscalls,
     Latency,
     Overflow,
+    /// The memory group `memory::GROUPS[i]`.
+    Memory(usize),
     System,
     Advice,
     Daemon,
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
-        Section::Header,
-        Section::Probes,
-        Section::Uids,
-        Section::Syscalls,
-        Section::Latency,
-        Section::Overflow,
-        Section::System,
-        Section::Advice,
-        Section::Daemon,
-    ];
+    /// Every section, in print order.
+    pub fn all() -> Vec<Section> {
+        let mut all = vec![
+            Section::Header,
+            Section::Probes,
+            Section::Uids,
+            Section::Syscalls,
+            Section::Latency,
+            Section::Overflow,
+        ];
+        all.extend((0..memory::GROUPS.len()).map(Section::Memory));
+        all.extend([Section::System, Section::Advice, Section::Daemon]);
+        all
+    }
+
     /// What a dump without `-a` or `--section` shows.
-    pub const DEFAULT: [Section; 7] = [
-        Section::Header,
-        Section::Probes,
-        Section::Uids,
-        Section::Overflow,
-        Section::System,
-        Section::Advice,
-        Section::Daemon,
-    ];
+    pub fn defaults() -> Vec<Section> {
+        Section::all()
+            .into_iter()
+            .filter(|s| !matches!(s, Section::Syscalls | Section::Latency))
+            .collect()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -60,6 +64,7 @@ impl Section {
             Section::Syscalls => "syscalls",
             Section::Latency => "latency",
             Section::Overflow => "overflow",
+            Section::Memory(i) => memory::GROUPS[i].name,
             Section::System => "system",
             Section::Advice => "advice",
             Section::Daemon => "self",
@@ -67,7 +72,7 @@ impl Section {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Section::ALL.into_iter().find(|s| s.name() == name)
+        Section::all().into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -94,9 +99,52 @@ pub struct Window {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProbeStatus {
     pub group: String,
-    /// `live` or `unavailable`.
+    /// `live`, `off` or `unavailable`.
     pub state: &'static str,
+    /// One event in this many is counted (as that many); memory groups only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<u32>,
     pub detail: String,
+}
+
+/// One memory group's section.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupView {
+    pub group: &'static str,
+    pub title: &'static str,
+    /// `live`, `off` or `unavailable`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<u32>,
+    /// Why the group has no numbers (unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip)]
+    pub columns: &'static [memory::Column],
+    /// Rows shown, ordered by the first column, and how many UIDs had any.
+    pub uids: Vec<GroupRow>,
+    pub uids_total: usize,
+    /// UIDs that found the table full, together.
+    pub other: std::collections::BTreeMap<String, u64>,
+    pub table_used: usize,
+    pub table_entries: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupRow {
+    pub uid: u32,
+    pub name: Option<String>,
+    pub metrics: std::collections::BTreeMap<String, u64>,
+}
+
+impl GroupView {
+    /// The unit of a column's metric, for renderers.
+    pub fn unit_of(&self, metric: &str) -> Unit {
+        self.columns
+            .iter()
+            .find(|c| c.metric == metric)
+            .map_or(Unit::Count, |c| c.unit)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -209,6 +257,9 @@ pub struct Report {
     pub show_latency: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overflow: Option<OverflowView>,
+    /// The memory groups' sections that were asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<GroupView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemView>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 
 use super::model::*;
 use crate::advisor::Advice;
+use crate::probes::memory::Unit;
 use crate::stats::diff::Kind;
 use crate::stats::state::GenerationInfo;
 use crate::system::meminfo::MeminfoField;
@@ -20,7 +21,7 @@ pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(probes) = &r.probes {
         writeln!(out, "\nPROBES")?;
         for p in probes {
-            writeln!(out, "  {:<10} {}: {}", p.group, p.state, p.detail)?;
+            writeln!(out, "  {:<11} {}: {}", p.group, p.state, p.detail)?;
         }
     }
     if let Some(rows) = &r.uids {
@@ -82,6 +83,9 @@ pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             "  start times dropped: {}; returns without a start time: {}",
             c.start_dropped, c.unmatched
         )?;
+    }
+    for g in &r.memory {
+        group(out, g)?;
     }
     if let Some(v) = &r.system {
         system(out, v)?;
@@ -596,6 +600,84 @@ pub fn duration(ms: u64) -> String {
     match s / 86_400 {
         0 => hms,
         d => format!("{d}d {hms}"),
+    }
+}
+
+/// One memory group's section: its state, a table with its columns, and
+/// the bucket of UIDs that found the table full.
+fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
+    let state = match (g.state, g.sample_every) {
+        ("live", Some(n)) if n > 1 => format!("live, sampled 1 in {n}: estimates"),
+        (state, _) => state.to_owned(),
+    };
+    writeln!(out, "\n{} ({}: {state})", g.title.to_uppercase(), g.group)?;
+    if let Some(why) = &g.why {
+        writeln!(out, "  {why}")?;
+        return Ok(());
+    }
+    let widths: Vec<usize> = g.columns.iter().map(|c| c.header.len().max(10)).collect();
+    let mut line = format!("  {:>10}  {:<16}", "UID", "NAME");
+    for (c, w) in g.columns.iter().zip(&widths) {
+        line.push_str(&format!(" {:>w$}", c.header));
+    }
+    writeln!(out, "{line}")?;
+    for row in &g.uids {
+        let name = row.name.as_deref().unwrap_or("-");
+        let mut line = format!("  {:>10}  {:<16}", row.uid, truncate(name, 16));
+        for (c, w) in g.columns.iter().zip(&widths) {
+            let v = row.metrics.get(c.metric).copied();
+            line.push_str(&format!(
+                " {:>w$}",
+                v.map_or("-".into(), |v| unit(c.unit, v))
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    if g.uids.len() < g.uids_total {
+        writeln!(
+            out,
+            "  ... {} more UIDs (--top)",
+            g.uids_total - g.uids.len()
+        )?;
+    }
+    if !g.other.is_empty() {
+        let parts: Vec<String> = g
+            .columns
+            .iter()
+            .filter_map(|c| {
+                Some(format!(
+                    "{} {}",
+                    c.metric,
+                    unit(c.unit, *g.other.get(c.metric)?)
+                ))
+            })
+            .collect();
+        writeln!(
+            out,
+            "  UIDs with no room in the table ({} of {} entries used), together: {}",
+            g.table_used,
+            g.table_entries,
+            parts.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn unit(u: Unit, v: u64) -> String {
+    match u {
+        Unit::Count | Unit::Pages => v.to_string(),
+        Unit::Bytes => bytes(v),
+        Unit::KiB => bytes(v.saturating_mul(1024)),
+        Unit::Ns => ns(v),
+        Unit::Us => format!("<{}", ns(v.saturating_mul(1000))),
+        Unit::Permille => format!("{}.{}%", v / 10, v % 10),
     }
 }
 

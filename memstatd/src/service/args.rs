@@ -2,12 +2,13 @@
 //! ARGS` and bugreports (`-a`) pass. Every error names the argument and the
 //! valid choices.
 
+use crate::probes::memory::{self, GroupMode};
 use crate::report::model::{Section, SORT_COLUMNS};
 use crate::stats::metrics::Threshold;
 
 pub const USAGE: &str = "\
 usage: memstat [OPTIONS]
-Per-UID syscall statistics from memstatd.
+Per-UID syscall and memory statistics from memstatd.
 
 Report (the default):
   -a                     everything: every section, every UID
@@ -16,7 +17,9 @@ Report (the default):
   --sort COLUMN          syscalls (default), errors, uid, name, p50, p90, p99
   --section NAME[,NAME]  only these sections; repeatable:
                          header, probes, uids, syscalls, latency, overflow,
-                         system, advice, self
+                         faults, pagealloc, slab, extfrag, reclaim,
+                         compaction, oom, rss, memsyscalls, system, advice,
+                         self
   --json                 JSON (schema memstat/1, see docs/json.md)
   --fail-if 'M OP V'     fail (exit 1) when a UID's metric M crosses V;
                          OP is > >= < <=; V is a number, or with --diff +N/-N
@@ -30,9 +33,12 @@ Windows, snapshots and diffs (a window runs from the last reset to now):
   --list-snapshots       list the saved snapshots
   --delete-snapshot NAME delete a snapshot
 
-Latency:
+Latency and memory probe groups:
   --latency on|off       time every syscall per UID (costs one more program
                          run per syscall while on)
+  --probe GROUP=MODE     switch a memory group: on, off, or 1/N to count one
+                         event in N, as N (faults, pagealloc, slab, extfrag,
+                         rss); the groups and their costs are in the README
 
   -h, --help             this text
 ";
@@ -44,10 +50,17 @@ pub enum Command {
     Report,
     Reset,
     Snapshot(String),
-    Diff { from: String, to: Option<String> },
+    Diff {
+        from: String,
+        to: Option<String>,
+    },
     ListSnapshots,
     DeleteSnapshot(String),
     Latency(bool),
+    Probe {
+        group: &'static str,
+        mode: GroupMode,
+    },
 }
 
 impl Command {
@@ -61,6 +74,7 @@ impl Command {
             Command::ListSnapshots => "--list-snapshots",
             Command::DeleteSnapshot(_) => "--delete-snapshot",
             Command::Latency(_) => "--latency",
+            Command::Probe { .. } => "--probe",
         }
     }
 }
@@ -84,9 +98,9 @@ impl Args {
         let mut s = if !self.sections.is_empty() {
             self.sections.clone()
         } else if self.all {
-            Section::ALL.to_vec()
+            Section::all()
         } else {
-            Section::DEFAULT.to_vec()
+            Section::defaults()
         };
         s.sort();
         s.dedup();
@@ -95,7 +109,7 @@ impl Args {
 }
 
 const OPTIONS: &str = "-h, -a, --uid, --top, --sort, --section, --json, --fail-if, --reset, \
-                       --snapshot, --diff, --list-snapshots, --delete-snapshot, --latency";
+                       --snapshot, --diff, --list-snapshots, --delete-snapshot, --latency, --probe";
 
 /// `--fail-if` thresholds one request may check.
 const MAX_THRESHOLDS: usize = 32;
@@ -177,7 +191,7 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
             "--section" => {
                 for name in value("a section name")?.split(',') {
                     let s = Section::parse(name.trim()).ok_or_else(|| {
-                        let valid: Vec<&str> = Section::ALL.iter().map(|s| s.name()).collect();
+                        let valid: Vec<&str> = Section::all().iter().map(|s| s.name()).collect();
                         format!(
                             "--section: unknown section {name:?}; valid: {}",
                             valid.join(", ")
@@ -210,6 +224,23 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
                     v => return Err(format!("--latency: {v:?} is not on or off")),
                 };
                 command(Command::Latency(on))?
+            }
+            "--probe" => {
+                let v = value("GROUP=MODE")?;
+                let (name, mode) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--probe: {v:?} is not GROUP=MODE (e.g. slab=on)"))?;
+                let group = memory::spec(name).ok_or_else(|| {
+                    format!(
+                        "--probe: unknown group {name:?}; valid: {}",
+                        memory::GROUPS.map(|g| g.name).join(", ")
+                    )
+                })?;
+                let mode = GroupMode::parse(mode).map_err(|e| format!("--probe: {e}"))?;
+                command(Command::Probe {
+                    group: group.name,
+                    mode,
+                })?
             }
             "--proto" => return Err("--proto: protobuf output is not supported; use --json".into()),
             _ => {
@@ -280,8 +311,8 @@ mod tests {
     fn defaults_and_dumpsys_flags() {
         let a = p(&[]).unwrap();
         assert_eq!(a.command, Command::Report);
-        assert_eq!(a.sections(), Section::DEFAULT.to_vec());
-        assert_eq!(p(&["-a"]).unwrap().sections(), Section::ALL.to_vec());
+        assert_eq!(a.sections(), Section::defaults());
+        assert_eq!(p(&["-a"]).unwrap().sections(), Section::all());
         assert_eq!(p(&["-h"]).unwrap().command, Command::Help);
     }
 
@@ -351,6 +382,13 @@ mod tests {
             Command::Latency(true)
         );
         assert_eq!(
+            p(&["--probe", "slab=1/8"]).unwrap().command,
+            Command::Probe {
+                group: "slab",
+                mode: GroupMode::On { sample_every: 8 }
+            }
+        );
+        assert_eq!(
             p(&["--snapshot=base"]).unwrap().command,
             Command::Snapshot("base".into())
         );
@@ -389,6 +427,15 @@ mod tests {
             (
                 &["--latency", "maybe"],
                 "--latency: \"maybe\" is not on or off",
+            ),
+            (&["--probe", "slab"], "--probe: \"slab\" is not GROUP=MODE"),
+            (
+                &["--probe", "heap=on"],
+                "--probe: unknown group \"heap\"; valid: faults",
+            ),
+            (
+                &["--probe", "slab=1/0"],
+                "--probe: bad mode \"1/0\": use on, off, or 1/N",
             ),
             (&["--proto"], "use --json"),
             (

@@ -8,13 +8,14 @@
 pub mod args;
 
 use crate::advisor::{self, Advice, Evidence, Recent};
-use crate::bpf::Map;
+use crate::bpf::{Map, Program};
+use crate::probes::memory::{GroupMode, GroupSample, Kind, GROUPS};
 use crate::probes::syscalls::syscall_number;
 use crate::probes::syscalls::{SyscallProbe, SyscallSample};
 use crate::probes::Probes;
 use crate::report::model::*;
 use crate::report::{self, text};
-use crate::stats::counters::Counters;
+use crate::stats::counters::{Counters, GroupCounters};
 use crate::stats::diff::{self, Side};
 use crate::stats::metrics::{self, Threshold, UidMetrics};
 use crate::stats::state::{
@@ -25,6 +26,7 @@ use crate::system::reading::Root;
 use crate::system::view::{Sampled, SystemView, SAMPLE_EVERY};
 use crate::uid::UidNames;
 use args::{Args, Command};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -112,6 +114,8 @@ struct Reading {
     table_used: u32,
     table_entries: u32,
     latency_on: bool,
+    /// Memory group → (entries used, entries) of its per-UID table.
+    group_tables: BTreeMap<&'static str, (usize, u32)>,
 }
 
 impl Service {
@@ -127,27 +131,18 @@ impl Service {
         let boot_id = system::boot_id().map_err(|e| format!("cannot tell this boot: {e}"))?;
         let (store, opened) = match &probes.syscalls {
             Ok(p) => {
-                let sample = p.read().map_err(|e| e.to_string())?;
+                let reading = read_all(&probes).map_err(|e| e.to_string())?;
                 let source = Source {
                     boot_id,
-                    maps: p
-                        .maps()
-                        .iter()
-                        .map(|(name, map)| {
-                            (format!("{}/{name}", crate::abi::syscalls::OBJECT), map.id())
-                        })
-                        .collect(),
+                    maps: source_maps(&probes),
                 };
                 let since = counters_since_ms(p);
-                Store::open(
-                    state_dir,
-                    Some((&source, &Counters::from_sample(&sample))),
-                    since,
-                )
+                Store::open(state_dir, Some((&source, &reading.counters)), since)
             }
             Err(_) => Store::open(state_dir, None, system::now_ms()),
         }
         .map_err(|e| e.to_string())?;
+        set_peak_epoch(&probes, store.generation().info.id);
         match opened {
             Opened::Continued => log::info!(
                 "generation {} goes on ({})",
@@ -198,6 +193,7 @@ impl Service {
                 let previous = e.store.generation().info.clone();
                 let now = system::now_ms();
                 let g = e.store.reset(reading.counters, now)?.info.clone();
+                set_peak_epoch(&e.probes, g.id);
                 drop(e);
                 let message = format!(
                     "generation {} started at {}: windows count from now on (generation {} ran {})",
@@ -242,6 +238,26 @@ impl Service {
                 }
                 Ok(Outcome::Done)
             }
+            Command::Probe { group, mode } => {
+                let mut e = self.engine();
+                let probe = e
+                    .probes
+                    .memory
+                    .iter_mut()
+                    .find(|(spec, _)| spec.name == *group)
+                    .map(|(_, p)| p.as_mut())
+                    .ok_or_else(|| DumpError::Failed(format!("no memory group {group}")))?
+                    .map_err(|why| {
+                        DumpError::Failed(format!("the {group} probe group is unavailable: {why}"))
+                    })?;
+                probe.set_mode(*mode).map_err(|err| {
+                    DumpError::Failed(format!("cannot switch the {group} group: {err}"))
+                })?;
+                let message = format!("{group}: {}", mode_text(probe.mode()));
+                let g = e.store.generation().info.clone();
+                drop(e);
+                action(out, &a, "probe", message, g)
+            }
             Command::Latency(on) => {
                 let mut e = self.engine();
                 let probe = e.probes.syscalls.as_mut().map_err(|why| {
@@ -275,6 +291,7 @@ impl Service {
                 | Command::Snapshot(_)
                 | Command::DeleteSnapshot(_)
                 | Command::Latency(_)
+                | Command::Probe { .. }
         );
         if changes_state {
             return Err(DumpError::Denied(format!(
@@ -353,10 +370,14 @@ impl Service {
         } else {
             let per_uid = metrics::per_uid(&window);
             let empty = UidMetrics::new();
+            let mut uids: Vec<u32> = rows.iter().map(|r| r.uid).collect();
+            uids.extend(per_uid.keys());
+            uids.sort_unstable();
+            uids.dedup();
             let mut failed = Vec::new();
-            for row in &rows {
-                let m = per_uid.get(&row.uid).unwrap_or(&empty);
-                failed.extend(crossings(&a.fail_if, row.uid, None, m));
+            for uid in uids {
+                let m = per_uid.get(&uid).unwrap_or(&empty);
+                failed.extend(crossings(&a.fail_if, uid, None, m));
             }
             failed
         };
@@ -392,6 +413,19 @@ impl Service {
                 table_entries: reading.table_entries,
                 table_used: reading.table_used,
             }),
+            memory: sections
+                .iter()
+                .filter_map(|s| match s {
+                    Section::Memory(i) => Some(e.group_view(
+                        *i,
+                        &window,
+                        &reading,
+                        wanted.as_deref().unwrap_or(&[]),
+                        a.top,
+                    )),
+                    _ => None,
+                })
+                .collect(),
             system: None,
             advice: None,
             daemon: has(Section::Daemon).then(|| e.daemon_view()),
@@ -708,16 +742,86 @@ impl Engine {
     }
 
     fn read(&self) -> Result<Reading, DumpError> {
-        let p = self.syscalls()?;
-        let sample: SyscallSample = p
-            .read()
-            .map_err(|e| DumpError::Failed(format!("cannot read the counters: {e}")))?;
-        Ok(Reading {
-            counters: Counters::from_sample(&sample),
-            table_used: sample.counts.len() as u32,
-            table_entries: sample.counts_capacity,
-            latency_on: sample.latency_on,
-        })
+        self.syscalls()?;
+        read_all(&self.probes)
+            .map_err(|e| DumpError::Failed(format!("cannot read the counters: {e}")))
+    }
+
+    /// One memory group's section.
+    fn group_view(
+        &self,
+        index: usize,
+        window: &Counters,
+        reading: &Reading,
+        wanted: &[u32],
+        top: Option<usize>,
+    ) -> GroupView {
+        let spec = GROUPS[index];
+        let (state, sample_every, why) = match self.probes.memory.get(index).map(|(_, p)| p) {
+            Some(Ok(p)) => match p.mode() {
+                GroupMode::On { sample_every } => ("live", Some(sample_every), None),
+                GroupMode::Off => ("off", None, None),
+            },
+            Some(Err(why)) => ("unavailable", None, Some(why.clone())),
+            None => ("unavailable", None, Some("not opened".into())),
+        };
+        let empty = GroupCounters::default();
+        let counters = window.groups.get(spec.name).unwrap_or(&empty);
+        let mut uids: Vec<GroupRow> = counters
+            .uids
+            .iter()
+            .map(|(&uid, slots)| (uid, Some(slots)))
+            .chain(
+                wanted
+                    .iter()
+                    .filter(|u| !counters.uids.contains_key(u))
+                    .map(|&u| (u, None)),
+            )
+            .map(|(uid, slots)| GroupRow {
+                uid,
+                name: self.names.name(uid).map(str::to_owned),
+                metrics: (spec.metrics)(
+                    &spec.value(slots.map(Vec::as_slice).unwrap_or(&vec![0; spec.slots()])),
+                )
+                .into_iter()
+                .collect(),
+            })
+            .collect();
+        let key = spec.columns[0].metric;
+        uids.sort_by(|a, b| {
+            let v = |r: &GroupRow| r.metrics.get(key).copied().unwrap_or(0);
+            v(b).cmp(&v(a)).then(a.uid.cmp(&b.uid))
+        });
+        let uids_total = uids.len();
+        if let Some(top) = top {
+            uids.truncate(top);
+        }
+        let other = if counters.other.iter().any(|&v| v != 0) {
+            (spec.metrics)(&spec.value(&counters.other))
+                .into_iter()
+                .filter(|(_, v)| *v != 0)
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let (table_used, table_entries) = reading
+            .group_tables
+            .get(spec.name)
+            .copied()
+            .unwrap_or((0, 0));
+        GroupView {
+            group: spec.name,
+            title: spec.title,
+            state,
+            sample_every,
+            why,
+            columns: spec.columns,
+            uids,
+            uids_total,
+            other,
+            table_used,
+            table_entries,
+        }
     }
 
     /// The current generation's window, and the reading it came from.
@@ -741,6 +845,7 @@ impl Engine {
             Ok(p) => ProbeStatus {
                 group: "syscalls".into(),
                 state: "live",
+                sample_every: None,
                 detail: format!(
                     "raw_syscalls/sys_exit attached; latency mode {}",
                     if p.latency_on() {
@@ -753,10 +858,52 @@ impl Engine {
             Err(why) => ProbeStatus {
                 group: "syscalls".into(),
                 state: "unavailable",
+                sample_every: None,
                 detail: why.clone(),
             },
         };
-        vec![status]
+        let mut all = vec![status];
+        for (spec, probe) in &self.probes.memory {
+            all.push(match probe {
+                Ok(p) => {
+                    let mode = p.mode();
+                    ProbeStatus {
+                        group: spec.name.into(),
+                        state: if mode == GroupMode::Off {
+                            "off"
+                        } else {
+                            "live"
+                        },
+                        sample_every: match mode {
+                            GroupMode::On { sample_every } => Some(sample_every),
+                            GroupMode::Off => None,
+                        },
+                        detail: match mode {
+                            GroupMode::Off => format!(
+                                "{}{}; switch on with --probe {}=on",
+                                p.describe_hooks(),
+                                if spec.default_on {
+                                    ""
+                                } else {
+                                    " (off by default: cost)"
+                                },
+                                spec.name
+                            ),
+                            GroupMode::On { .. } => {
+                                format!("{}; {}", p.describe_hooks(), mode_text(mode))
+                            }
+                        },
+                    }
+                }
+                Err(why) => ProbeStatus {
+                    group: spec.name.into(),
+                    state: "unavailable",
+                    sample_every: None,
+                    detail: why.clone(),
+                },
+            });
+        }
+        all
     }
 
     fn daemon_view(&self) -> DaemonView {
@@ -767,20 +914,34 @@ impl Engine {
         let stats = system::bpf_stats_enabled().ok();
         let mut maps = Vec::new();
         let mut programs = Vec::new();
+        let counted = stats == Some(true);
+        let usage = |section: &str, prog: &Program, attached| {
+            let info = prog.info().ok();
+            ProgUsage {
+                section: section.to_owned(),
+                attached,
+                run_count: info.as_ref().filter(|_| counted).map(|i| i.run_cnt),
+                avg_ns: info
+                    .as_ref()
+                    .filter(|i| counted && i.run_cnt > 0)
+                    .map(|i| i.run_time_ns / i.run_cnt),
+            }
+        };
         if let Ok(p) = &self.probes.syscalls {
             maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
             for (section, prog, attached) in p.programs() {
-                let info = prog.info().ok();
-                let counted = stats == Some(true);
-                programs.push(ProgUsage {
-                    section: section.to_owned(),
-                    attached,
-                    run_count: info.as_ref().filter(|_| counted).map(|i| i.run_cnt),
-                    avg_ns: info
-                        .as_ref()
-                        .filter(|i| counted && i.run_cnt > 0)
-                        .map(|i| i.run_time_ns / i.run_cnt),
-                });
+                programs.push(usage(section, prog, attached));
+            }
+        }
+        for p in self
+            .probes
+            .memory
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+        {
+            maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
+            for (section, prog, attached) in p.programs() {
+                programs.push(usage(section, prog, attached));
             }
         }
         DaemonView {
@@ -791,6 +952,74 @@ impl Engine {
             maps,
             bpf_stats_enabled: stats,
             programs,
+        }
+    }
+}
+
+/// Every live group's counters, in one reading.
+fn read_all(probes: &Probes) -> Result<Reading, crate::bpf::BpfError> {
+    let Ok(p) = &probes.syscalls else {
+        return Ok(Reading::default());
+    };
+    let sample: SyscallSample = p.read()?;
+    let mut reading = Reading {
+        counters: Counters::from_sample(&sample),
+        table_used: sample.counts.len() as u32,
+        table_entries: sample.counts_capacity,
+        latency_on: sample.latency_on,
+        group_tables: BTreeMap::new(),
+    };
+    for (spec, probe) in &probes.memory {
+        let Ok(probe) = probe else { continue };
+        let g: GroupSample = probe.read()?;
+        reading
+            .group_tables
+            .insert(spec.name, (g.uids.len(), g.table_entries));
+        reading
+            .counters
+            .groups
+            .insert(spec.name.to_owned(), GroupCounters::from_sample(&g));
+    }
+    Ok(reading)
+}
+
+/// The maps counters come from, by `<object>/<map>`: a new id means a map
+/// was recreated and its counters started again.
+fn source_maps(probes: &Probes) -> BTreeMap<String, u32> {
+    let mut maps = BTreeMap::new();
+    if let Ok(p) = &probes.syscalls {
+        for (name, map) in p.maps() {
+            maps.insert(format!("{}/{name}", crate::abi::syscalls::OBJECT), map.id());
+        }
+    }
+    for (spec, probe) in &probes.memory {
+        if let Ok(p) = probe {
+            let (name, map) = &p.maps()[0];
+            maps.insert(format!("{}/{name}", spec.object), map.id());
+        }
+    }
+    maps
+}
+
+/// RSS peaks restart with each generation: the programs' epoch is its id.
+fn set_peak_epoch(probes: &Probes, generation: u64) {
+    for (_, probe) in &probes.memory {
+        if let Ok(p) = probe {
+            if p.spec.kinds().contains(&Kind::Epoch) {
+                if let Err(e) = p.set_epoch(generation as u32) {
+                    log::warn!("{}: cannot restart peaks: {e}", p.spec.name);
+                }
+            }
+        }
+    }
+}
+
+fn mode_text(mode: GroupMode) -> String {
+    match mode {
+        GroupMode::Off => "off".into(),
+        GroupMode::On { sample_every: 1 } => "on, every event counted".into(),
+        GroupMode::On { sample_every } => {
+            format!("on, sampled: one event in {sample_every} counted as {sample_every}")
         }
     }
 }

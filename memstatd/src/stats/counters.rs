@@ -2,8 +2,10 @@
 //! generation's baseline and a snapshot hold, and what a report is made of.
 //! Kernel counters only grow, so a window is `now - baseline`, key by key.
 
+use crate::abi::memory::UID_ENTRIES;
 use crate::abi::syscalls::{COUNTS_ENTRIES, LATENCY_ENTRIES};
 use crate::abi::LATENCY_BUCKETS;
+use crate::probes::memory::{self, GroupSample, Kind};
 use crate::probes::syscalls::SyscallSample;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -42,6 +44,27 @@ pub struct Counters {
     /// uid → latency histogram.
     pub latency: BTreeMap<u32, Histogram>,
     pub overflow: Overflow,
+    /// Memory group name → its slots (see `probes::memory`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, GroupCounters>,
+}
+
+/// One memory group's slots: per UID, and the bucket of UIDs that found
+/// the table full.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCounters {
+    #[serde(with = "slot_rows")]
+    pub uids: BTreeMap<u32, Vec<u64>>,
+    pub other: Vec<u64>,
+}
+
+impl GroupCounters {
+    pub fn from_sample(s: &GroupSample) -> Self {
+        GroupCounters {
+            uids: s.uids.iter().cloned().collect(),
+            other: s.other.clone(),
+        }
+    }
 }
 
 /// A counter that went down: the kernel's counters were reset under us.
@@ -78,6 +101,7 @@ impl Counters {
             syscalls,
             latency,
             overflow,
+            groups: BTreeMap::new(),
         }
     }
 
@@ -131,6 +155,38 @@ impl Counters {
             start_dropped: sub(n.start_dropped, b.start_dropped, || "start_dropped".into())?,
             unmatched: sub(n.unmatched, b.unmatched, || "unmatched".into())?,
         };
+        for (name, now) in &self.groups {
+            let Some(spec) = memory::spec(name) else {
+                continue;
+            };
+            let kinds = spec.kinds();
+            let empty = GroupCounters::default();
+            let base = base.groups.get(name).unwrap_or(&empty);
+            let mut window = GroupCounters::default();
+            for (uid, slots) in &now.uids {
+                let was = base.uids.get(uid).map(Vec::as_slice).unwrap_or(&[]);
+                let what = || format!("{name} uid {uid}");
+                let w = slots_since(&kinds, slots, was, what)?;
+                if w.iter().any(|&v| v != 0) {
+                    window.uids.insert(*uid, w);
+                }
+            }
+            if let Some((uid, _)) = base
+                .uids
+                .iter()
+                .find(|(u, s)| !now.uids.contains_key(u) && s.iter().any(|&v| v != 0))
+            {
+                return Err(WentBack {
+                    what: format!("{name} uid {uid} (gone)"),
+                    was: 1,
+                    now: 0,
+                });
+            }
+            window.other = slots_since(&kinds, &now.other, &base.other, || {
+                format!("{name} other UIDs")
+            })?;
+            out.groups.insert(name.clone(), window);
+        }
         Ok(out)
     }
 
@@ -144,6 +200,23 @@ impl Counters {
                  most {COUNTS_ENTRIES} and {LATENCY_ENTRIES}"
             ));
         }
+        for (name, g) in &self.groups {
+            let spec =
+                memory::spec(name).ok_or_else(|| format!("unknown memory group {name:?}"))?;
+            if g.uids.len() > UID_ENTRIES as usize {
+                return Err(format!(
+                    "{} UIDs in group {name}; its map holds at most {UID_ENTRIES}",
+                    g.uids.len()
+                ));
+            }
+            let n = spec.slots();
+            if let Some(bad) = g.uids.values().chain([&g.other]).find(|v| v.len() != n) {
+                return Err(format!(
+                    "group {name} has a value of {} slots, not {n}",
+                    bad.len()
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -152,6 +225,9 @@ impl Counters {
     pub fn retain_uids(&mut self, keep: impl Fn(u32) -> bool) {
         self.syscalls.retain(|(uid, _), _| keep(*uid));
         self.latency.retain(|uid, _| keep(*uid));
+        for g in self.groups.values_mut() {
+            g.uids.retain(|uid, _| keep(*uid));
+        }
     }
 }
 
@@ -161,6 +237,67 @@ fn sub(now: u64, was: u64, what: impl FnOnce() -> String) -> Result<u64, WentBac
         was,
         now,
     })
+}
+
+/// A window of one value: counts minus the baseline (`was`, empty for a
+/// value new in the window), peaks as they are now.
+fn slots_since(
+    kinds: &[Kind],
+    now: &[u64],
+    was: &[u64],
+    what: impl Fn() -> String,
+) -> Result<Vec<u64>, WentBack> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let n = now.get(i).copied().unwrap_or(0);
+            match kind {
+                Kind::Count => sub(n, was.get(i).copied().unwrap_or(0), || {
+                    format!("{} slot {i}", what())
+                }),
+                Kind::Peak => Ok(n),
+                Kind::Epoch => Ok(0),
+            }
+        })
+        .collect()
+}
+
+/// Per-UID slots as `[uid, slot, slot, ...]` rows.
+mod slot_rows {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<u32, Vec<u64>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Vec<u64>> = map
+            .iter()
+            .map(|(uid, slots)| {
+                std::iter::once(*uid as u64)
+                    .chain(slots.iter().copied())
+                    .collect()
+            })
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<u32, Vec<u64>>, D::Error> {
+        let rows: Vec<Vec<u64>> = Vec::deserialize(d)?;
+        rows.into_iter()
+            .map(|row| {
+                let (uid, slots) = row
+                    .split_first()
+                    .ok_or_else(|| serde::de::Error::custom("an empty slot row"))?;
+                let uid = u32::try_from(*uid)
+                    .map_err(|_| serde::de::Error::custom(format!("uid {uid} out of range")))?;
+                Ok((uid, slots.to_vec()))
+            })
+            .collect()
+    }
 }
 
 /// (uid, nr) keys as `[uid, nr, count, errors]` rows: compact and readable.
@@ -220,6 +357,47 @@ mod tests {
         assert_eq!((err.was, err.now), (10, 9));
         let gone = counters(&[]).since(&base).unwrap_err();
         assert!(gone.what.contains("gone"), "{gone:?}");
+    }
+
+    #[test]
+    fn groups_subtract_counts_and_keep_peaks() {
+        let rss = |peak: u64| {
+            let mut v = vec![0; memory::rss::SPEC.slots()];
+            v[1] = peak;
+            v
+        };
+        let faults = |n: u64| vec![n, 1];
+        let group = |rows: &[(u32, Vec<u64>)]| GroupCounters {
+            uids: rows.iter().cloned().collect(),
+            other: vec![0; rows[0].1.len()],
+        };
+        let with = |f: GroupCounters, r: GroupCounters| Counters {
+            groups: [("faults".to_owned(), f), ("rss".to_owned(), r)].into(),
+            ..Default::default()
+        };
+        let base = with(group(&[(7, faults(10))]), group(&[(7, rss(500))]));
+        let now = with(group(&[(7, faults(25))]), group(&[(7, rss(300))]));
+        let w = now.since(&base).unwrap();
+        assert_eq!(w.groups["faults"].uids[&7], vec![15, 0]);
+        assert_eq!(w.groups["rss"].uids[&7], rss(300));
+        let back = with(group(&[(7, faults(9))]), group(&[(7, rss(1))]));
+        assert!(back
+            .since(&base)
+            .unwrap_err()
+            .what
+            .starts_with("faults uid 7"));
+        assert_eq!(now.check_bounds(), Ok(()));
+        let mut short = now.clone();
+        short
+            .groups
+            .get_mut("faults")
+            .unwrap()
+            .uids
+            .insert(8, vec![1]);
+        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 2"));
+        let text = serde_json::to_string(&now).unwrap();
+        assert!(text.contains("[7,25,1]"), "{text}");
+        assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), now);
     }
 
     #[test]

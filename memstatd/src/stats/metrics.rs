@@ -5,9 +5,12 @@
 //! - `syscalls.<name>.count`, `syscalls.<name>.errors`: one syscall, named
 //!   for this architecture (`sys_<nr>` where the table has no name);
 //! - `latency.samples`, `latency.p50_ns`, `latency.p90_ns`, `latency.p99_ns`
-//!   (latency mode only; percentiles are upper bounds of log2 buckets).
+//!   (latency mode only; percentiles are upper bounds of log2 buckets);
+//! - `<group>.<metric>` of each memory probe group (`probes::memory`), e.g.
+//!   `faults.minor`, `memsyscalls.mmap.bytes`, `reclaim.direct.p99_us`.
 
 use super::counters::{saturating_sum, Counters, Histogram};
+use crate::probes::memory;
 use crate::probes::syscalls::{syscall_name, syscall_number};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +39,16 @@ pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
             if let Some(ns) = percentile(hist, p) {
                 m.insert(format!("latency.{label}_ns"), ns);
             }
+        }
+    }
+    for (name, group) in &window.groups {
+        let Some(spec) = memory::spec(name) else {
+            continue;
+        };
+        for (&uid, slots) in &group.uids {
+            out.entry(uid)
+                .or_default()
+                .extend(spec.named_metrics(slots));
         }
     }
     out
@@ -72,6 +85,18 @@ pub fn check_metric(metric: &str) -> Result<(), String> {
     if FIXED.contains(&metric) {
         return Ok(());
     }
+    if let Some(spec) = metric.split_once('.').and_then(|(g, _)| memory::spec(g)) {
+        let names = spec.metric_names();
+        return if names.iter().any(|n| n == metric) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown metric {metric:?} of the {} group: valid are {}",
+                spec.name,
+                names.join(", ")
+            ))
+        };
+    }
     let per_call = metric
         .strip_prefix("syscalls.")
         .and_then(|m| m.rsplit_once('.'))
@@ -83,9 +108,10 @@ pub fn check_metric(metric: &str) -> Result<(), String> {
              names (as the report prints them) or sys_<number>"
         )),
         None => Err(format!(
-            "unknown metric {metric:?}: valid metrics are {}, syscalls.<name>.count and \
-             syscalls.<name>.errors",
-            FIXED.join(", ")
+            "unknown metric {metric:?}: valid metrics are {}, syscalls.<name>.count, \
+             syscalls.<name>.errors and <group>.<metric> of the memory groups ({})",
+            FIXED.join(", "),
+            memory::GROUPS.map(|g| g.name).join(", ")
         )),
     }
 }
@@ -103,10 +129,10 @@ fn canonical(metric: &str) -> String {
     }
 }
 
-/// Latency metrics exist only where a UID has samples; the others count,
-/// and a UID without them has zero.
+/// Latency metrics, percentiles and ratios exist only where a UID has
+/// samples; the others count, and a UID without them has zero.
 pub fn defaults_to_zero(metric: &str) -> bool {
-    !metric.starts_with("latency.")
+    !(metric.starts_with("latency.") || metric.ends_with("_us") || metric.ends_with("_permille"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,0 +1,684 @@
+//! The memory probe groups, one BPF object each (`memStat<Group>.o`, built
+//! on `bpf_progs/memstat_group.h`). A group is described by a [`GroupSpec`]:
+//! its value layout (u64 slots per UID), the hooks it attaches and the
+//! programs that can serve each, and how its slots become named metrics.
+//! [`MemoryProbe`] opens a group's pins, checks every tracepoint field its
+//! programs read against the running kernel's format file, attaches what its
+//! mode asks for and reads its maps.
+
+pub mod compaction;
+pub mod extfrag;
+pub mod faults;
+pub mod memsyscalls;
+pub mod oom;
+pub mod pagealloc;
+pub mod reclaim;
+pub mod rss;
+pub mod slab;
+
+use super::format::{Format, Read};
+use crate::abi::memory::{self as abi, GroupConfig, GROUP_PARAMS};
+use crate::abi::{map_pin, prog_pin};
+use crate::bpf::{Access, Attachment, BpfError, Map, PerCpu, Program, Tracefs};
+use std::path::Path;
+
+/// Every memory group, in report order.
+pub static GROUPS: [&GroupSpec; 9] = [
+    &faults::SPEC,
+    &pagealloc::SPEC,
+    &slab::SPEC,
+    &extfrag::SPEC,
+    &reclaim::SPEC,
+    &compaction::SPEC,
+    &oom::SPEC,
+    &rss::SPEC,
+    &memsyscalls::SPEC,
+];
+
+/// The group named `name`.
+pub fn spec(name: &str) -> Option<&'static GroupSpec> {
+    GROUPS.into_iter().find(|g| g.name == name)
+}
+
+/// How a slot combines over CPUs and over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A counter: summed over CPUs; a window is now minus the baseline.
+    Count,
+    /// A highest value: the maximum over CPUs; a window is its value now
+    /// (peaks start again with each generation, through the epoch).
+    Peak,
+    /// The epoch a CPU's peaks belong to: copies of another epoch are stale.
+    Epoch,
+}
+
+/// A field of a group's C value struct: `slots` u64s.
+pub struct Field {
+    pub name: &'static str,
+    pub slots: usize,
+    pub kind: Kind,
+}
+
+pub const fn count(name: &'static str, slots: usize) -> Field {
+    Field {
+        name,
+        slots,
+        kind: Kind::Count,
+    }
+}
+
+pub const fn peak(name: &'static str, slots: usize) -> Field {
+    Field {
+        name,
+        slots,
+        kind: Kind::Peak,
+    }
+}
+
+/// Where a hook's events come from.
+pub enum Source {
+    /// A tracepoint program, usable where the event exists and its record
+    /// has every field the program reads, where it reads it.
+    Tracepoint {
+        event: &'static str,
+        section: &'static str,
+        reads: &'static [Read],
+        /// The kernels whose layout this is, for the report.
+        layout: &'static str,
+    },
+    /// A `perf_event/` program on a software event, one perf event per CPU.
+    PerfSoftware {
+        config: u64,
+        name: &'static str,
+        section: &'static str,
+    },
+}
+
+impl Source {
+    fn section(&self) -> &'static str {
+        match self {
+            Source::Tracepoint { section, .. } | Source::PerfSoftware { section, .. } => section,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Tracepoint { event, layout: "", .. } => (*event).to_owned(),
+            Source::Tracepoint { event, layout, .. } => format!("{event} ({layout} layout)"),
+            Source::PerfSoftware { name, .. } => format!("perf software event {name}"),
+        }
+    }
+}
+
+/// One thing a group attaches to; the first of its sources that this kernel
+/// can serve is used.
+pub struct Hook {
+    pub sources: &'static [Source],
+    /// Set for a hook some kernels lack (the text says which); the rest of
+    /// the group works without it.
+    pub optional: Option<&'static str>,
+}
+
+/// A column of a group's text table.
+#[derive(Debug)]
+pub struct Column {
+    pub header: &'static str,
+    pub metric: &'static str,
+    pub unit: Unit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Bytes,
+    KiB,
+    Pages,
+    Ns,
+    Us,
+    /// Thousandths, printed as a percentage.
+    Permille,
+}
+
+pub struct GroupSpec {
+    /// Section, metric prefix and `--probe` name.
+    pub name: &'static str,
+    pub object: &'static str,
+    pub title: &'static str,
+    pub fields: &'static [Field],
+    pub hooks: &'static [Hook],
+    /// Whether the group runs unless switched off; hot groups whose cost
+    /// exceeds the budget ship off (README: cost per event).
+    pub default_on: bool,
+    /// Whether `--probe NAME=1/N` may sample it (stall pairs cannot be).
+    pub samplable: bool,
+    /// Params the programs need, or why the group cannot run here.
+    pub params: fn(&Tracefs) -> Result<[u32; GROUP_PARAMS], String>,
+    /// Named metrics of one UID's slots (without the group prefix).
+    pub metrics: fn(&Value) -> Vec<(String, u64)>,
+    /// The text table; the first column orders it.
+    pub columns: &'static [Column],
+}
+
+impl GroupSpec {
+    pub fn slots(&self) -> usize {
+        self.fields.iter().map(|f| f.slots).sum()
+    }
+
+    pub fn value_size(&self) -> usize {
+        self.slots() * 8
+    }
+
+    /// The kind of every slot, in order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.fields
+            .iter()
+            .flat_map(|f| std::iter::repeat_n(f.kind, f.slots))
+            .collect()
+    }
+
+    fn slot_range(&self, field: &str) -> Option<std::ops::Range<usize>> {
+        let mut at = 0;
+        for f in self.fields {
+            if f.name == field {
+                return Some(at..at + f.slots);
+            }
+            at += f.slots;
+        }
+        None
+    }
+
+    /// A view of one UID's slots.
+    pub fn value<'a>(&'static self, slots: &'a [u64]) -> Value<'a> {
+        Value { spec: self, slots }
+    }
+
+    /// Every metric the group can produce (for `--fail-if` checks).
+    pub fn metric_names(&'static self) -> Vec<String> {
+        let ones = vec![1; self.slots()];
+        (self.metrics)(&Value {
+            spec: self,
+            slots: &ones,
+        })
+        .into_iter()
+        .map(|(name, _)| format!("{}.{name}", self.name))
+        .collect()
+    }
+
+    /// `<group>.<metric>` of one UID's slots.
+    pub fn named_metrics(&'static self, slots: &[u64]) -> Vec<(String, u64)> {
+        (self.metrics)(&Value { spec: self, slots })
+            .into_iter()
+            .map(|(name, v)| (format!("{}.{name}", self.name), v))
+            .collect()
+    }
+}
+
+/// One UID's slots, read by field name.
+pub struct Value<'a> {
+    spec: &'static GroupSpec,
+    slots: &'a [u64],
+}
+
+impl Value<'_> {
+    /// The slots of `field` (empty if the field is unknown or the value
+    /// short: values can come from files).
+    pub fn field(&self, field: &str) -> &[u64] {
+        debug_assert!(self.spec.slot_range(field).is_some(), "no field {field}");
+        self.spec
+            .slot_range(field)
+            .and_then(|r| self.slots.get(r))
+            .unwrap_or(&[])
+    }
+
+    pub fn one(&self, field: &str) -> u64 {
+        self.field(field).first().copied().unwrap_or(0)
+    }
+}
+
+/// Sum that saturates: counters are data, and data never panics the daemon.
+pub fn total(slots: &[u64]) -> u64 {
+    slots.iter().fold(0, |a, &b| a.saturating_add(b))
+}
+
+/// A group's mode: off, or on with one event in `sample_every` counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupMode {
+    Off,
+    On { sample_every: u32 },
+}
+
+impl GroupMode {
+    /// `on`, `off` or `1/N` (N from 2 to 65536).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "on" => return Ok(GroupMode::On { sample_every: 1 }),
+            "off" => return Ok(GroupMode::Off),
+            _ => {}
+        }
+        match text.strip_prefix("1/").map(str::parse::<u32>) {
+            Some(Ok(n)) if (2..=65536).contains(&n) => Ok(GroupMode::On { sample_every: n }),
+            Some(Ok(1)) => Ok(GroupMode::On { sample_every: 1 }),
+            _ => Err(format!(
+                "bad mode {text:?}: use on, off, or 1/N to count one event in N (N from 2 to 65536)"
+            )),
+        }
+    }
+}
+
+/// One memory group, opened from its pins.
+pub struct MemoryProbe {
+    pub spec: &'static GroupSpec,
+    uid: Map,
+    other: Map,
+    config: Map,
+    programs: Vec<(&'static str, Program)>,
+    tracefs: Tracefs,
+    served: Vec<Result<&'static Source, String>>,
+    attachments: Vec<Attachment>,
+}
+
+/// One read of a group: every UID's slots and the shared bucket.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupSample {
+    /// Sorted by UID.
+    pub uids: Vec<(u32, Vec<u64>)>,
+    pub other: Vec<u64>,
+    pub table_entries: u32,
+}
+
+impl MemoryProbe {
+    /// Opens the group's pins under `pin_root`, checks which source serves
+    /// each hook on this kernel, writes the params its programs need, applies
+    /// the default mode if none was ever set, and attaches if it is on.
+    pub fn open(
+        spec: &'static GroupSpec,
+        pin_root: &Path,
+        tracefs: &Tracefs,
+    ) -> Result<Self, String> {
+        let map = |suffix: &str, access, value_size| {
+            Map::open(
+                &map_pin(pin_root, spec.object, &abi::map_name(spec.name, suffix)),
+                access,
+                4,
+                value_size,
+            )
+            .map_err(|e| e.to_string())
+        };
+        let uid = map(abi::MAP_UID, Access::ReadOnly, spec.value_size())?;
+        let other = map(abi::MAP_OTHER, Access::ReadOnly, spec.value_size())?;
+        let config = map(
+            abi::MAP_CONFIG,
+            Access::ReadWrite,
+            std::mem::size_of::<GroupConfig>(),
+        )?;
+        let mut programs = Vec::new();
+        for hook in spec.hooks {
+            for source in hook.sources {
+                let section = source.section();
+                if programs.iter().any(|(s, _)| *s == section) {
+                    continue;
+                }
+                let prog = Program::open(&prog_pin(pin_root, spec.object, section))
+                    .map_err(|e| e.to_string())?;
+                programs.push((section, prog));
+            }
+        }
+        let params = (spec.params)(tracefs)?;
+        let mut probe = MemoryProbe {
+            spec,
+            uid,
+            other,
+            config,
+            programs,
+            tracefs: tracefs.clone(),
+            served: Vec::new(),
+            attachments: Vec::new(),
+        };
+        let mut c = probe.config().map_err(|e| e.to_string())?;
+        if c.mode == abi::MODE_UNSET {
+            c.mode = if spec.default_on {
+                abi::MODE_ON
+            } else {
+                abi::MODE_OFF
+            };
+        }
+        if !spec.samplable {
+            c.sample_every = 1;
+        }
+        c.param = params;
+        probe.write_config(&c)?;
+        probe.serve(c.mode == abi::MODE_ON)?;
+        Ok(probe)
+    }
+
+    fn config(&self) -> Result<GroupConfig, BpfError> {
+        Ok(self
+            .config
+            .get(&0u32, |t: &mut GroupConfig, v| *t = *v)?
+            .unwrap_or_default())
+    }
+
+    fn write_config(&self, c: &GroupConfig) -> Result<(), String> {
+        self.config.set(&0u32, c).map_err(|e| e.to_string())
+    }
+
+    /// Chooses a source for every hook and, if `attach`, attaches it. A
+    /// required hook no source can serve makes the group unavailable.
+    fn serve(&mut self, attach: bool) -> Result<(), String> {
+        self.attachments.clear();
+        let mut served = Vec::new();
+        for hook in self.spec.hooks {
+            let mut why = Vec::new();
+            let mut chosen = None;
+            for source in hook.sources {
+                match self.try_source(source, attach) {
+                    Ok(attachment) => {
+                        self.attachments.extend(attachment);
+                        chosen = Some(source);
+                        break;
+                    }
+                    Err(e) => why.push(e),
+                }
+            }
+            match (chosen, hook.optional) {
+                (Some(source), _) => served.push(Ok(source)),
+                (None, Some(note)) => served.push(Err(format!("{} ({note})", why.join("; ")))),
+                (None, None) => {
+                    self.attachments.clear();
+                    return Err(why.join("; "));
+                }
+            }
+        }
+        self.served = served;
+        Ok(())
+    }
+
+    fn try_source(
+        &self,
+        source: &'static Source,
+        attach: bool,
+    ) -> Result<Option<Attachment>, String> {
+        let prog = &self
+            .programs
+            .iter()
+            .find(|(s, _)| *s == source.section())
+            .expect("every source's program is opened")
+            .1;
+        match source {
+            Source::Tracepoint {
+                event,
+                reads,
+                layout,
+                ..
+            } => {
+                let format = Format::read(self.tracefs.root(), event).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("no tracepoint {event} in this kernel")
+                    } else {
+                        format!("cannot read the format of {event}: {e}")
+                    }
+                })?;
+                format.check(reads).map_err(|why| {
+                    let layout = if layout.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({layout} layout)")
+                    };
+                    format!("{event}: {}{layout} {why}", source.section())
+                })?;
+                if !attach {
+                    return Ok(None);
+                }
+                prog.attach_tracepoint(&self.tracefs, event)
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            }
+            Source::PerfSoftware { config, name, .. } => {
+                if !attach {
+                    return Ok(None);
+                }
+                prog.attach_perf_software(*config, name)
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Switches the group: off detaches every program; on writes the
+    /// sampling factor, then attaches.
+    pub fn set_mode(&mut self, mode: GroupMode) -> Result<(), String> {
+        let mut c = self.config().map_err(|e| e.to_string())?;
+        match mode {
+            GroupMode::Off => {
+                self.attachments.clear();
+                c.mode = abi::MODE_OFF;
+                self.write_config(&c)
+            }
+            GroupMode::On { sample_every } => {
+                if sample_every > 1 && !self.spec.samplable {
+                    return Err(format!(
+                        "the {} group cannot be sampled (its events pair up or are rare): use on \
+                         or off",
+                        self.spec.name
+                    ));
+                }
+                c.mode = abi::MODE_ON;
+                c.sample_every = sample_every;
+                self.write_config(&c)?;
+                self.serve(true)
+            }
+        }
+    }
+
+    pub fn mode(&self) -> GroupMode {
+        match self.config() {
+            Ok(c) if !self.attachments.is_empty() => GroupMode::On {
+                sample_every: c.sample_every.max(1),
+            },
+            _ => GroupMode::Off,
+        }
+    }
+
+    /// Peaks (rss) start again when the epoch changes.
+    pub fn set_epoch(&self, epoch: u32) -> Result<(), String> {
+        let mut c = self.config().map_err(|e| e.to_string())?;
+        if c.epoch != epoch {
+            c.epoch = epoch;
+            self.write_config(&c)?;
+        }
+        Ok(())
+    }
+
+    /// What the report's probe line says about the hooks.
+    pub fn describe_hooks(&self) -> String {
+        self.served
+            .iter()
+            .zip(self.spec.hooks)
+            .map(|(s, hook)| match s {
+                Ok(source) => source.describe(),
+                Err(why) => format!(
+                    "without {}: {why}",
+                    hook.sources
+                        .first()
+                        .map(Source::describe)
+                        .unwrap_or_default()
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The group's maps by name, for their ids and memory.
+    pub fn maps(&self) -> [(String, &Map); 3] {
+        let name = |s| abi::map_name(self.spec.name, s);
+        [
+            (name(abi::MAP_UID), &self.uid),
+            (name(abi::MAP_OTHER), &self.other),
+            (name(abi::MAP_CONFIG), &self.config),
+        ]
+    }
+
+    /// The group's programs by section.
+    pub fn programs(&self) -> impl Iterator<Item = (&'static str, &Program, bool)> {
+        self.programs.iter().map(|(section, prog)| {
+            let attached = !self.attachments.is_empty()
+                && self
+                    .served
+                    .iter()
+                    .any(|s| matches!(s, Ok(src) if src.section() == *section));
+            (*section, prog, attached)
+        })
+    }
+
+    pub fn read(&self) -> Result<GroupSample, BpfError> {
+        let kinds = self.spec.kinds();
+        let epoch = self.config()?.epoch as u64;
+        let combine = |raw: &PerCpu| combine(&kinds, epoch, raw.copies());
+        let size = self.spec.value_size();
+        let mut uids: Vec<(u32, Vec<u64>)> = self.uid.entries_with(size, combine)?;
+        uids.sort_unstable_by_key(|(uid, _)| *uid);
+        let other = self
+            .other
+            .get_with(&0u32, size, combine)?
+            .unwrap_or_else(|| vec![0; kinds.len()]);
+        Ok(GroupSample {
+            uids,
+            other,
+            table_entries: self.uid.max_entries(),
+        })
+    }
+}
+
+/// Combines the per-CPU copies of one value: counts summed, peaks the
+/// highest among copies of the current epoch, the epoch slot zeroed.
+fn combine<'a>(kinds: &[Kind], epoch: u64, copies: impl Iterator<Item = &'a [u8]>) -> Vec<u64> {
+    let epoch_slot = kinds.iter().position(|k| *k == Kind::Epoch);
+    let mut out = vec![0u64; kinds.len()];
+    for copy in copies {
+        let slots: Vec<u64> = copy
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        let current = epoch_slot.is_none_or(|i| slots.get(i) == Some(&epoch));
+        for ((o, &v), kind) in out.iter_mut().zip(&slots).zip(kinds) {
+            match kind {
+                Kind::Count => *o = o.saturating_add(v),
+                Kind::Peak if current => *o = (*o).max(v),
+                Kind::Peak | Kind::Epoch => {}
+            }
+        }
+    }
+    out
+}
+
+/// Params for groups that need none.
+pub fn no_params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
+    Ok([0; GROUP_PARAMS])
+}
+
+/// Percentiles of a log2(us) stall histogram: the upper bound of the bucket
+/// holding quantile `p`, in microseconds; `None` when empty.
+pub fn stall_percentile(hist: &[u64], p: f64) -> Option<u64> {
+    let n = total(hist);
+    if n == 0 {
+        return None;
+    }
+    let rank = ((n as f64) * p).ceil().max(1.0) as u64;
+    let mut seen = 0u64;
+    for (b, &c) in hist.iter().enumerate() {
+        seen = seen.saturating_add(c);
+        if seen >= rank {
+            return Some(1u64 << (b + 1));
+        }
+    }
+    Some(1u64 << hist.len())
+}
+
+/// The metrics of a stall field (`<prefix>.stalls`, `.ns`, `.unmatched`,
+/// `.p50_us`, `.p90_us`, `.p99_us`).
+pub fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String, u64)>) {
+    let s = v.field(field);
+    let get = |i: usize| s.get(i).copied().unwrap_or(0);
+    out.push((format!("{prefix}stalls"), get(0)));
+    out.push((format!("{prefix}ns"), get(1)));
+    out.push((format!("{prefix}unmatched"), get(2)));
+    let hist = s.get(3..).unwrap_or(&[]);
+    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        if let Some(us) = stall_percentile(hist, p) {
+            out.push((format!("{prefix}{label}_us"), us));
+        }
+    }
+}
+
+/// The fields of a `struct stall_stats` named `name`.
+pub const fn stall(name: &'static str) -> Field {
+    count(name, 3 + abi::STALL_BUCKETS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(
+            GroupMode::parse("on"),
+            Ok(GroupMode::On { sample_every: 1 })
+        );
+        assert_eq!(GroupMode::parse("off"), Ok(GroupMode::Off));
+        assert_eq!(
+            GroupMode::parse("1/16"),
+            Ok(GroupMode::On { sample_every: 16 })
+        );
+        assert_eq!(
+            GroupMode::parse("1/1"),
+            Ok(GroupMode::On { sample_every: 1 })
+        );
+        for bad in ["1/0", "1/65537", "2/3", "yes", ""] {
+            assert!(
+                GroupMode::parse(bad).unwrap_err().contains("bad mode"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn combine_sums_counts_and_keeps_current_peaks() {
+        let kinds = [Kind::Epoch, Kind::Peak, Kind::Count];
+        let copy = |e: u64, p: u64, c: u64| -> Vec<u8> {
+            [e, p, c].iter().flat_map(|v| v.to_le_bytes()).collect()
+        };
+        let (a, b, stale) = (copy(7, 100, 1), copy(7, 300, 2), copy(6, 900, 4));
+        let out = combine(&kinds, 7, [&a[..], &b[..], &stale[..]].into_iter());
+        assert_eq!(out, vec![0, 300, 7]);
+    }
+
+    #[test]
+    fn every_group_names_its_metrics_and_columns() {
+        for g in GROUPS {
+            let names = g.metric_names();
+            assert!(!names.is_empty(), "{}", g.name);
+            for c in g.columns {
+                let full = format!("{}.{}", g.name, c.metric);
+                assert!(
+                    names.contains(&full),
+                    "{} column {full} is no metric",
+                    g.name
+                );
+            }
+            for hook in g.hooks {
+                assert!(!hook.sources.is_empty(), "{}", g.name);
+            }
+        }
+    }
+
+    #[test]
+    fn stall_percentiles_are_bucket_upper_bounds() {
+        let mut hist = [0u64; abi::STALL_BUCKETS];
+        hist[3] = 9; // 8..16 us
+        hist[10] = 1; // 1024..2048 us
+        assert_eq!(stall_percentile(&hist, 0.5), Some(16));
+        assert_eq!(stall_percentile(&hist, 0.99), Some(2048));
+        assert_eq!(stall_percentile(&[0; 4], 0.5), None);
+    }
+}
