@@ -1,8 +1,9 @@
 //! memstat-objcheck: checks BPF objects against the Android platform
 //! bpfloader's format rules.
 //!
-//! Usage: memstat-objcheck [--builtin] [FILE.o ...]
+//! Usage: memstat-objcheck [--builtin] [FILE.o ...] | --events
 //! Exits 0 when every object passes, 1 when any breaks a rule, 2 on bad usage.
+//! `--events` prints every tracefs event memstatd may attach, one per line.
 
 use std::process::ExitCode;
 
@@ -24,8 +25,9 @@ mod host {
     use std::process::ExitCode;
 
     fn usage() -> ExitCode {
-        eprintln!("usage: memstat-objcheck [--builtin] [FILE.o ...]");
+        eprintln!("usage: memstat-objcheck [--builtin] [FILE.o ...] | --events");
         eprintln!("  --builtin  check the objects built from bpf_progs/ into this binary");
+        eprintln!("  --events   print every tracefs event memstatd may attach (category/event)");
         ExitCode::from(2)
     }
 
@@ -33,6 +35,12 @@ mod host {
         let mut objects: Vec<(String, Vec<u8>)> = Vec::new();
         for arg in std::env::args().skip(1) {
             match arg.as_str() {
+                "--events" => {
+                    for event in memstatd::probes::tracepoint_events() {
+                        println!("{event}");
+                    }
+                    return ExitCode::SUCCESS;
+                }
                 "--builtin" => objects.extend(
                     builtin::OBJECTS
                         .iter()

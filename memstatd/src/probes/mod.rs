@@ -7,7 +7,7 @@ pub mod memory;
 pub mod syscalls;
 
 use crate::bpf::Tracefs;
-use memory::{GroupSpec, MemoryProbe, GROUPS};
+use memory::{GroupSpec, MemoryProbe, Source, GROUPS};
 use std::collections::HashMap;
 use std::path::Path;
 use syscalls::SyscallProbe;
@@ -54,4 +54,22 @@ impl Probes {
             .collect();
         Probes { syscalls, memory }
     }
+}
+
+/// Every tracefs event (`category/event`) some probe group may attach: what
+/// the SELinux policy must label readable.
+pub fn tracepoint_events() -> Vec<&'static str> {
+    let mut events = syscalls::EVENTS.to_vec();
+    for g in GROUPS {
+        for hook in g.hooks {
+            for source in hook.sources {
+                if let Source::Tracepoint { event, .. } = source {
+                    events.push(event);
+                }
+            }
+        }
+    }
+    events.sort_unstable();
+    events.dedup();
+    events
 }

@@ -9,6 +9,8 @@ use std::path::Path;
 
 const SYS_EXIT_EVENT: &str = "raw_syscalls/sys_exit";
 const SYS_ENTER_EVENT: &str = "raw_syscalls/sys_enter";
+/// The tracepoints the group attaches.
+pub const EVENTS: [&str; 2] = [SYS_EXIT_EVENT, SYS_ENTER_EVENT];
 
 /// The group, opened from its pins and attached.
 pub struct SyscallProbe {
