@@ -21,3 +21,35 @@ const uint64_t abi_layout[] SECTION("layout") = {
         OFF(syscall_overflow, unmatched),
         SYSCALL_COUNTS_ENTRIES, SYSCALL_START_ENTRIES, SYSCALL_LATENCY_ENTRIES,
 };
+
+/* Memory groups, in memstatd's GROUPS order: sizeof, then each field's offset. */
+const uint64_t memory_abi_layout[] SECTION("memory_layout") = {
+        sizeof(struct group_config), OFF(group_config, mode), OFF(group_config, sample_every),
+        OFF(group_config, epoch), OFF(group_config, param), GROUP_PARAMS,
+        MEMORY_UID_ENTRIES, STALL_BUCKETS,
+        sizeof(struct faults_stats), OFF(faults_stats, faults), OFF(faults_stats, major),
+        sizeof(struct pagealloc_stats), OFF(pagealloc_stats, alloc), OFF(pagealloc_stats, alloc_class),
+        OFF(pagealloc_stats, alloc_failed), OFF(pagealloc_stats, free),
+        sizeof(struct slab_stats), OFF(slab_stats, kmalloc), OFF(slab_stats, kmalloc_requested),
+        OFF(slab_stats, kmalloc_allocated), OFF(slab_stats, cache_alloc),
+        OFF(slab_stats, cache_requested), OFF(slab_stats, cache_allocated), OFF(slab_stats, failed),
+        OFF(slab_stats, kfree), OFF(slab_stats, cache_free),
+        sizeof(struct extfrag_stats), OFF(extfrag_stats, fallback_order),
+        OFF(extfrag_stats, alloc_class), OFF(extfrag_stats, fallback_class),
+        OFF(extfrag_stats, ownership_changes), OFF(extfrag_stats, fragmenting),
+        sizeof(struct reclaim_stats), OFF(reclaim_stats, direct), OFF(reclaim_stats, direct_reclaimed),
+        OFF(reclaim_stats, memcg), OFF(reclaim_stats, memcg_reclaimed),
+        OFF(reclaim_stats, kswapd_wakeups), OFF(reclaim_stats, kswapd_runs),
+        OFF(reclaim_stats, kswapd_awake_ns),
+        sizeof(struct compaction_stats), OFF(compaction_stats, stall), OFF(compaction_stats, result),
+        OFF(compaction_stats, direct), OFF(compaction_stats, kcompactd_wakeups),
+        sizeof(struct oom_stats), OFF(oom_stats, kills), OFF(oom_stats, anon_kb),
+        OFF(oom_stats, file_kb), OFF(oom_stats, shmem_kb), OFF(oom_stats, max_rss_kb),
+        OFF(oom_stats, invoked),
+        sizeof(struct rss_stats), OFF(rss_stats, epoch), OFF(rss_stats, peak),
+        OFF(rss_stats, peak_total),
+        sizeof(struct memsyscall_stats), OFF(memsyscall_stats, calls), OFF(memsyscall_stats, bytes),
+        /* struct stall_stats: count, total_ns, unmatched, then the histogram. */
+        sizeof(struct stall_stats), OFF(stall_stats, count), OFF(stall_stats, total_ns),
+        OFF(stall_stats, unmatched), OFF(stall_stats, hist),
+};

@@ -4,7 +4,8 @@
 //! full dump and a latency switch, and every bpf(2) call it made is checked.
 
 use memstat_tests::{kernel, load_builtin, workspace_bin, Bpffs, TempDir};
-use memstatd::abi::syscalls;
+use memstatd::abi::{memory, syscalls};
+use memstatd::probes::memory::{Source, GROUPS};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -23,6 +24,9 @@ fn the_device_path_only_opens_attaches_and_reads() {
     }
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("strace"));
     load_builtin(fs.path(), syscalls::OBJECT);
+    for g in GROUPS {
+        load_builtin(fs.path(), g.object);
+    }
     let (log, socket) = (dir.path().join("strace.log"), dir.path().join("sock"));
     let strace = Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=bpf", "-o"])
@@ -84,17 +88,43 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .iter()
         .filter(|l| l.contains("BPF_OBJ_GET,"))
         .collect();
+    // The syscall group's 4 maps and 2 programs; each memory group's
+    // uid, other and config maps and every program it may attach.
+    let memory: usize = GROUPS
+        .iter()
+        .map(|g| {
+            let mut sections: Vec<&str> = g
+                .hooks
+                .iter()
+                .flat_map(|h| h.sources.iter())
+                .map(|s| match s {
+                    Source::Tracepoint { section, .. } | Source::PerfSoftware { section, .. } => {
+                        *section
+                    }
+                })
+                .collect();
+            sections.sort_unstable();
+            sections.dedup();
+            3 + sections.len()
+        })
+        .sum();
     assert_eq!(
         gets.len(),
-        6,
-        "4 maps and 2 programs opened, once:\n{trace}"
+        6 + memory,
+        "every map and program opened, once:\n{trace}"
     );
     for get in gets {
         let writable = get.contains(&format!(
             "map_{}_{}",
             syscalls::OBJECT,
             syscalls::MAP_CONFIG
-        ));
+        )) || GROUPS.iter().any(|g| {
+            get.contains(&format!(
+                "map_{}_{}",
+                g.object,
+                memory::map_name(g.name, memory::MAP_CONFIG)
+            ))
+        });
         assert_eq!(
             !get.contains("BPF_F_RDONLY"),
             writable,
