@@ -1,15 +1,17 @@
 //! memstat: asks memstatd for a dump and streams it to stdout, dumpsys
-//! style. Every argument but the CLI's own goes to the daemon verbatim, so
-//! `memstat ARGS` prints exactly what `dumpsys memstat ARGS` does.
+//! style, over its socket (on Android, its binder service). Every argument
+//! but the CLI's own goes to the daemon verbatim, so `memstat ARGS` prints
+//! exactly what `dumpsys memstat ARGS` does.
 //!
 //! Exit status: 0 done; 1 a --fail-if threshold was crossed; 2 bad
 //! arguments; 3 permission denied; 4 the daemon could not do it; 5 no
 //! daemon, or it could not take the request.
 
+mod daemon;
 mod watch;
 
+use daemon::Daemon;
 use memstatd::transport::protocol::Status;
-use memstatd::transport::socket::{request, DEFAULT_PATH};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +19,8 @@ use std::process::ExitCode;
 const CLI_USAGE: &str = "\
 memstat's own options (the rest go to memstatd):
   --socket PATH          memstatd's socket (default: $MEMSTAT_SOCKET, else
-                         /run/memstat/memstatd.sock)
+                         /run/memstat/memstatd.sock); on Android memstat
+                         talks to the binder service memstat instead
   --watch SECONDS        redraw a top-like view every SECONDS with per-interval
                          deltas and rates (takes --uid, --top, --sort)
   --count N              with --watch, stop after N redraws
@@ -28,15 +31,14 @@ not take the request
 ";
 
 struct Cli {
-    socket: PathBuf,
+    /// `--socket`, when given.
+    socket: Option<PathBuf>,
     watch: Option<watch::Watch>,
     args: Vec<String>,
 }
 
 fn parse(argv: Vec<String>) -> Result<Cli, String> {
-    let mut socket = std::env::var_os("MEMSTAT_SOCKET")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let mut socket = None;
     let (mut interval, mut count) = (None, None);
     let mut args = Vec::new();
     let mut it = argv.into_iter();
@@ -52,7 +54,7 @@ fn parse(argv: Vec<String>) -> Result<Cli, String> {
                 .ok_or_else(|| format!("{flag} needs {what}"))
         };
         match flag.as_str() {
-            "--socket" => socket = value("a path")?.into(),
+            "--socket" => socket = Some(value("a path")?.into()),
             "--watch" => {
                 let v = value("a number of seconds")?;
                 interval = Some(
@@ -93,8 +95,20 @@ fn main() -> ExitCode {
             return exit(Status::Usage);
         }
     };
+    if cli.watch.is_none() && cli.args.iter().any(|a| a == "-h" || a == "--help") {
+        // The daemon's usage text is built in: help needs no daemon.
+        print!("{}\n{CLI_USAGE}", memstatd::service::args::USAGE);
+        return exit(Status::Ok);
+    }
+    let daemon = match Daemon::find(cli.socket) {
+        Ok(d) => d,
+        Err((status, message)) => {
+            eprintln!("memstat: {message}");
+            return exit(status);
+        }
+    };
     if let Some(w) = cli.watch {
-        return match w.run(&cli.socket) {
+        return match w.run(&daemon) {
             Ok(()) => exit(Status::Ok),
             Err((status, message)) => {
                 eprintln!("memstat: {message}");
@@ -102,16 +116,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    if cli.args.iter().any(|a| a == "-h" || a == "--help") {
-        // The daemon's usage text is built in: help needs no daemon.
-        print!("{}\n{CLI_USAGE}", memstatd::service::args::USAGE);
-        return exit(Status::Ok);
-    }
     let mut out = Stdout {
         inner: io::stdout().lock(),
         closed: false,
     };
-    let answer = request(&cli.socket, &cli.args, &mut out);
+    let answer = daemon.request(&cli.args, &mut out);
     let _ = out.flush();
     if out.closed {
         // Whoever reads our output stopped (`memstat -a | head`): done.
@@ -124,8 +133,8 @@ fn main() -> ExitCode {
             }
             status
         }
-        Err(e) => {
-            eprintln!("memstat: {}", connect_error(&cli.socket, &e));
+        Err(message) => {
+            eprintln!("memstat: {message}");
             Status::Unavailable
         }
     };
@@ -152,22 +161,4 @@ impl<W: Write> Write for Stdout<W> {
 
 fn exit(status: Status) -> ExitCode {
     ExitCode::from(status as u8)
-}
-
-/// What went wrong talking to the daemon, and what to do about it.
-pub fn connect_error(socket: &std::path::Path, e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => format!(
-            "no memstatd is serving on {} ({e}). Start it as root: `memstatd --host` \
-             (it stays in the foreground; add & or run it under a supervisor), or give \
-             another socket with --socket PATH",
-            socket.display()
-        ),
-        io::ErrorKind::PermissionDenied => format!(
-            "cannot connect to {}: {e}; the socket is mode 0666, so check the permissions \
-             of its directory",
-            socket.display()
-        ),
-        _ => format!("talking to memstatd on {}: {e}", socket.display()),
-    }
 }

@@ -2,12 +2,11 @@
 //! the per-UID JSON and shows what changed since the last one: syscalls and
 //! errors, their rates per second, and the interval's top syscalls.
 
+use crate::daemon::Daemon;
 use memstatd::transport::protocol::Status;
-use memstatd::transport::socket::request;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::time::Duration;
 
 pub struct Watch {
@@ -128,14 +127,15 @@ impl Watch {
         Ok(w)
     }
 
-    fn sample(&self, socket: &Path) -> Result<Report, Failure> {
+    fn sample(&self, daemon: &Daemon) -> Result<Report, Failure> {
         let mut args: Vec<String> = ["--json", "--section", "header,uids"]
             .map(String::from)
             .to_vec();
         args.extend(self.uid_args.iter().cloned());
         let mut body = Vec::new();
-        let (status, message) = request(socket, &args, &mut body)
-            .map_err(|e| (Status::Unavailable, crate::connect_error(socket, &e)))?;
+        let (status, message) = daemon
+            .request(&args, &mut body)
+            .map_err(|m| (Status::Unavailable, m))?;
         if status != Status::Ok {
             return Err((status, message));
         }
@@ -158,13 +158,13 @@ impl Watch {
         Ok(report)
     }
 
-    pub fn run(&self, socket: &Path) -> Result<(), Failure> {
+    pub fn run(&self, daemon: &Daemon) -> Result<(), Failure> {
         let tty = std::io::stdout().is_terminal();
-        let mut previous = self.sample(socket)?;
+        let mut previous = self.sample(daemon)?;
         let mut drawn = 0;
         while self.count.is_none_or(|n| drawn < n) {
             std::thread::sleep(self.interval);
-            let current = self.sample(socket)?;
+            let current = self.sample(daemon)?;
             let frame = self.frame(&previous, &current);
             let mut out = std::io::stdout().lock();
             let shown = if tty {

@@ -1,11 +1,13 @@
 //! memstatd: opens (host mode: first loads) memstat's BPF pins, attaches the
-//! programs and serves `dump` on a Unix socket until SIGTERM or SIGINT. Runs
-//! in the foreground under a supervisor (init, systemd, a shell).
+//! programs and serves `dump` (on a Unix socket; on Android as the binder
+//! service `memstat`) until SIGTERM or SIGINT. Runs in the foreground under a
+//! supervisor (init, systemd, a shell).
 
 use memstatd::bpf::Tracefs;
 use memstatd::probes::Probes;
 use memstatd::service::{Mode, Service};
-use memstatd::transport::socket::{self, Limits, Socket};
+use memstatd::transport::socket::{self, Limits};
+use memstatd::uid::UidNames;
 use nix::sys::signal::{SigSet, Signal};
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,11 +30,15 @@ Serves per-UID syscall statistics from memstat's BPF programs.
                        bpf.progs_loaded=1)
   --pin-root DIR       bpffs directory of the pins (host: /sys/fs/bpf/memstat,
                        device: /sys/fs/bpf)
-  --socket PATH        Unix socket to serve on (/run/memstat/memstatd.sock)
+  --socket PATH        Unix socket to serve on (/run/memstat/memstatd.sock;
+                       on Android memstatd serves the binder service memstat)
   --state-dir DIR      generations and snapshots (/var/lib/memstat; on
                        Android /data/misc/memstat)
-  --passwd FILE        UID names (/etc/passwd)
-  --max-clients N      clients served at once (16)
+  --passwd FILE        UID names from a passwd file (the default on Linux:
+                       /etc/passwd)
+  --packages-list FILE UID names from Android's packages.list and AIDs (the
+                       default on Android: /data/system/packages.list)
+  --max-clients N      clients served at once (16; on Android, binder threads)
   --request-timeout S  seconds one request may take (10)
   -v, --verbose        debug logging
   -h, --help           this text
@@ -43,9 +49,15 @@ struct Options {
     pin_root: Option<PathBuf>,
     socket: PathBuf,
     state_dir: PathBuf,
-    passwd: PathBuf,
+    names: Names,
     limits: Limits,
     verbose: bool,
+}
+
+/// Where UID names come from.
+enum Names {
+    Passwd(PathBuf),
+    PackagesList(PathBuf),
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -60,7 +72,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "/var/lib/memstat"
         }
         .into(),
-        passwd: "/etc/passwd".into(),
+        names: if android {
+            Names::PackagesList("/data/system/packages.list".into())
+        } else {
+            Names::Passwd("/etc/passwd".into())
+        },
         limits: Limits::default(),
         verbose: false,
     };
@@ -76,9 +92,17 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--device" => o.mode = Mode::Device,
             "-v" | "--verbose" => o.verbose = true,
             "--pin-root" => o.pin_root = Some(value()?.into()),
+            "--socket" if android => {
+                return Err(
+                    "--socket is for Linux hosts; on Android memstatd serves the binder \
+                     service memstat"
+                        .into(),
+                )
+            }
             "--socket" => o.socket = value()?.into(),
             "--state-dir" => o.state_dir = value()?.into(),
-            "--passwd" => o.passwd = value()?.into(),
+            "--passwd" => o.names = Names::Passwd(value()?.into()),
+            "--packages-list" => o.names = Names::PackagesList(value()?.into()),
             "--max-clients" => {
                 let v = value()?;
                 o.limits.max_clients = v
@@ -165,9 +189,8 @@ fn run(o: Options) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start the signal thread: {e}"))?;
 
-    // The socket first: a second daemon stops here, before touching pins.
-    let socket = Socket::bind(&o.socket)
-        .map_err(|e| format!("cannot serve on {}: {e}", o.socket.display()))?;
+    // The transport first: a second daemon stops here, before touching pins.
+    let transport = serving::Transport::bind(&o.socket)?;
     let pin_root = o.pin_root.clone().unwrap_or_else(|| match o.mode {
         Mode::Host => "/sys/fs/bpf/memstat".into(),
         Mode::Device => "/sys/fs/bpf".into(),
@@ -187,10 +210,14 @@ fn run(o: Options) -> Result<(), String> {
         tracefs.as_ref().map_err(Clone::clone),
         &load_errors,
     );
-    let service = Arc::new(Service::new(o.mode, probes, &o.state_dir, &o.passwd)?);
+    let names = match &o.names {
+        Names::Passwd(path) => UidNames::passwd(path),
+        Names::PackagesList(path) => UidNames::android(path),
+    };
+    let service = Arc::new(Service::new(o.mode, probes, &o.state_dir, names)?);
     log::info!(
         "serving on {} ({} mode, pins in {}, state in {})",
-        socket.path().display(),
+        transport.name(),
         if o.mode == Mode::Host {
             "host"
         } else {
@@ -199,9 +226,7 @@ fn run(o: Options) -> Result<(), String> {
         pin_root.display(),
         o.state_dir.display()
     );
-    socket
-        .serve(&service, o.limits, stop_rx.as_fd())
-        .map_err(|e| format!("serving on {}: {e}", socket.path().display()))?;
+    transport.serve(service, o.limits, stop_rx.as_fd())?;
     log::info!("stopped");
     Ok(())
 }
@@ -241,6 +266,94 @@ fn host_load(_: &Path) -> Result<HashMap<String, String>, String> {
         "--host is for Linux hosts; on Android the platform bpfloader loads memstat's objects"
             .into(),
     )
+}
+
+/// Where memstatd serves: its Unix socket on Linux, the binder service
+/// `memstat` on Android.
+mod serving {
+    use memstatd::service::Service;
+    use memstatd::transport::socket::Limits;
+    use std::os::fd::BorrowedFd;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    #[cfg(not(target_os = "android"))]
+    pub struct Transport(memstatd::transport::socket::Socket);
+
+    #[cfg(not(target_os = "android"))]
+    impl Transport {
+        /// Binds the socket; a live one of another memstatd is an error.
+        pub fn bind(socket: &Path) -> Result<Self, String> {
+            memstatd::transport::socket::Socket::bind(socket)
+                .map(Transport)
+                .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))
+        }
+
+        pub fn name(&self) -> String {
+            self.0.path().display().to_string()
+        }
+
+        /// Serves until `stop` is readable, then lets requests in flight end.
+        pub fn serve(
+            self,
+            service: Arc<Service>,
+            limits: Limits,
+            stop: BorrowedFd<'_>,
+        ) -> Result<(), String> {
+            self.0
+                .serve(&service, limits, stop)
+                .map_err(|e| format!("serving on {}: {e}", self.name()))
+        }
+    }
+
+    /// Registered once the service exists: init runs one memstatd, and the
+    /// state directory's lock stops any second one.
+    #[cfg(target_os = "android")]
+    pub struct Transport;
+
+    #[cfg(target_os = "android")]
+    impl Transport {
+        pub fn bind(_socket: &Path) -> Result<Self, String> {
+            Ok(Transport)
+        }
+
+        pub fn name(&self) -> String {
+            format!(
+                "the binder service {:?}",
+                memstatd::transport::aidl::SERVICE_NAME
+            )
+        }
+
+        /// Registers the service and serves on binder's threads until `stop`
+        /// is readable, then lets calls in flight end.
+        pub fn serve(
+            self,
+            service: Arc<Service>,
+            limits: Limits,
+            stop: BorrowedFd<'_>,
+        ) -> Result<(), String> {
+            use std::os::fd::AsRawFd;
+            let registered = memstatd::transport::binder::serve(
+                service,
+                limits.max_clients,
+                limits.request_time,
+            )?;
+            let mut fd = libc::pollfd {
+                fd: stop.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: fd is one valid pollfd; -1 waits until it is readable.
+            while unsafe { libc::poll(&mut fd, 1, -1) } < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(format!("waiting for SIGTERM: {e}"));
+                }
+            }
+            registered.drain(limits.request_time);
+            Ok(())
+        }
+    }
 }
 
 /// Device mode: waiting, with back-off, for the pins to be there.

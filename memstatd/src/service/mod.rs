@@ -6,6 +6,7 @@
 //! latency mode); any other caller sees only its own UID and may only read.
 
 pub mod args;
+pub mod permission;
 
 use crate::advisor::{self, Advice, Evidence, Recent};
 use crate::bpf::{Map, Program};
@@ -26,22 +27,25 @@ use crate::system::reading::Root;
 use crate::system::view::{Sampled, SystemView, SAMPLE_EVERY};
 use crate::uid::UidNames;
 use args::{Args, Command};
+use permission::Access;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
-/// Who is asking, as the transport vouches for it (SO_PEERCRED, binder).
+/// Who is asking, as the transport vouches for it (SO_PEERCRED, binder),
+/// and what the transport decided it may do (`permission`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub uid: u32,
     pub pid: i32,
+    pub access: Access,
 }
 
 impl Caller {
     fn sees_all(self) -> bool {
-        self.uid == 0
+        self.access != Access::OwnUid
     }
 }
 
@@ -119,14 +123,14 @@ struct Reading {
 }
 
 impl Service {
-    /// The service over opened probes, with its state in `state_dir` and UID
-    /// names from `passwd`. A generation goes on across restarts unless the
+    /// The service over opened probes, with its state in `state_dir` and
+    /// `names` for UIDs. A generation goes on across restarts unless the
     /// kernel's counters were reset in between.
     pub fn new(
         mode: Mode,
         probes: Probes,
         state_dir: &Path,
-        passwd: &Path,
+        names: UidNames,
     ) -> Result<Self, String> {
         let boot_id = system::boot_id().map_err(|e| format!("cannot tell this boot: {e}"))?;
         let (store, opened) = match &probes.syscalls {
@@ -158,7 +162,7 @@ impl Service {
             engine: Mutex::new(Engine {
                 probes,
                 store,
-                names: UidNames::passwd(passwd),
+                names,
             }),
             sampled: sample_system(),
         })
@@ -282,7 +286,7 @@ impl Service {
     }
 
     fn check_access(&self, a: &Args, caller: Caller) -> Result<(), DumpError> {
-        if caller.sees_all() {
+        if caller.access == Access::Full {
             return Ok(());
         }
         let changes_state = matches!(
@@ -295,9 +299,14 @@ impl Service {
         );
         if changes_state {
             return Err(DumpError::Denied(format!(
-                "uid {} may only read its own statistics; changing state needs root",
-                caller.uid
+                "uid {} may only read {}statistics; changing state needs {}",
+                caller.uid,
+                if caller.sees_all() { "" } else { "its own " },
+                permission::STATE_CHANGERS
             )));
+        }
+        if caller.sees_all() {
+            return Ok(());
         }
         if let Some(other) = a.uids.iter().find(|&&u| u != caller.uid) {
             return Err(DumpError::Denied(format!(

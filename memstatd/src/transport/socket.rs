@@ -303,6 +303,7 @@ fn peer(stream: &UnixStream) -> io::Result<Caller> {
     Ok(Caller {
         uid: cred.uid(),
         pid: cred.pid(),
+        access: crate::service::permission::socket_peer(cred.uid()),
     })
 }
 
