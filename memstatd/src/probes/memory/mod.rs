@@ -103,7 +103,9 @@ impl Source {
 
     fn describe(&self) -> String {
         match self {
-            Source::Tracepoint { event, layout: "", .. } => (*event).to_owned(),
+            Source::Tracepoint {
+                event, layout: "", ..
+            } => (*event).to_owned(),
             Source::Tracepoint { event, layout, .. } => format!("{event} ({layout} layout)"),
             Source::PerfSoftware { name, .. } => format!("perf software event {name}"),
         }
