@@ -950,7 +950,12 @@ impl Engine {
         {
             maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
             for (section, prog, attached) in p.programs() {
-                programs.push(usage(section, prog, attached));
+                // Sections repeat across objects (raw_syscalls/sys_enter).
+                programs.push(usage(
+                    &format!("{}:{section}", p.spec.object),
+                    prog,
+                    attached,
+                ));
             }
         }
         DaemonView {
