@@ -93,16 +93,15 @@ fn the_device_path_only_opens_attaches_and_reads() {
     let memory: usize = GROUPS
         .iter()
         .map(|g| {
-            let mut sections: Vec<&str> = g
-                .hooks
-                .iter()
-                .flat_map(|h| h.sources.iter())
-                .map(|s| match s {
-                    Source::Tracepoint { section, .. } | Source::PerfSoftware { section, .. } => {
-                        *section
-                    }
-                })
-                .collect();
+            let mut sections: Vec<&str> =
+                g.hooks
+                    .iter()
+                    .flat_map(|h| h.sources.iter())
+                    .map(|s| match s {
+                        Source::Tracepoint { section, .. }
+                        | Source::PerfSoftware { section, .. } => *section,
+                    })
+                    .collect();
             sections.sort_unstable();
             sections.dedup();
             3 + sections.len()
