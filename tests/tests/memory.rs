@@ -67,6 +67,7 @@ fn memory_syscalls_count_calls_and_bytes_exactly() {
     };
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("memsys"));
     let d = Daemon::host(dir.path(), fs.path());
+    assert_eq!(d.memstat(&["--probe", "memsyscalls=on"]).code, 0);
     let w = Workload::new()
         .wait()
         .mmap(100, 65536)
@@ -113,6 +114,10 @@ fn touched_pages_fault_and_raise_the_rss_peak() {
     };
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("faults"));
     let d = Daemon::host(dir.path(), fs.path());
+    for g in ["faults", "rss"] {
+        let on = d.memstat(&["--probe", &format!("{g}=on")]);
+        assert_eq!(on.code, 0, "{}", on.stderr);
+    }
     let n = 3000;
     let w = Workload::new().wait().touch(n).wait();
     let m = window(&d, &w, 64101, "faults");
@@ -197,6 +202,7 @@ fn major_faults_are_exact() {
     };
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("majflt"));
     let d = Daemon::host(dir.path(), fs.path());
+    assert_eq!(d.memstat(&["--probe", "faults=on"]).code, 0);
     let n = 200;
     // The file must be on a disk filesystem (the test's directory is) and
     // in a directory the UID may write.

@@ -41,7 +41,7 @@ pub static SPEC: GroupSpec = GroupSpec {
             optional: Some("major faults are not counted: every fault shows as minor"),
         },
     ],
-    default_on: true,
+    default_on: false,
     samplable: true,
     params: no_params,
     metrics,

@@ -46,7 +46,7 @@ pub static SPEC: GroupSpec = GroupSpec {
         }],
         optional: None,
     }],
-    default_on: true,
+    default_on: false,
     samplable: false,
     params,
     metrics,

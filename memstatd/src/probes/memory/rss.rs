@@ -53,7 +53,7 @@ pub static SPEC: GroupSpec = GroupSpec {
         }],
         optional: None,
     }],
-    default_on: true,
+    default_on: false,
     samplable: true,
     params,
     metrics,
