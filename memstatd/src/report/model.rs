@@ -3,7 +3,7 @@
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
 use crate::advisor::Advice;
-use crate::probes::memory::{self, Unit};
+use crate::probes::memory;
 use crate::probes::syscalls::syscall_name;
 use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind};
@@ -135,16 +135,6 @@ pub struct GroupRow {
     pub uid: u32,
     pub name: Option<String>,
     pub metrics: std::collections::BTreeMap<String, u64>,
-}
-
-impl GroupView {
-    /// The unit of a column's metric, for renderers.
-    pub fn unit_of(&self, metric: &str) -> Unit {
-        self.columns
-            .iter()
-            .find(|c| c.metric == metric)
-            .map_or(Unit::Count, |c| c.unit)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -9,7 +9,7 @@
 //! - `<group>.<metric>` of each memory probe group (`probes::memory`), e.g.
 //!   `faults.minor`, `memsyscalls.mmap.bytes`, `reclaim.direct.p99_us`.
 
-use super::counters::{saturating_sum, Counters, Histogram};
+use super::counters::{saturating_sum, Counters};
 use crate::probes::memory;
 use crate::probes::syscalls::{syscall_name, syscall_number};
 use std::collections::BTreeMap;
@@ -55,8 +55,8 @@ pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
 }
 
 /// The upper bound of the log2 bucket holding quantile `p` (so at most twice
-/// the true value); `None` for an empty histogram.
-pub fn percentile(hist: &Histogram, p: f64) -> Option<u64> {
+/// the true value), in the histogram's unit; `None` for an empty histogram.
+pub fn percentile(hist: &[u64], p: f64) -> Option<u64> {
     let total = saturating_sum(hist);
     if total == 0 {
         return None;

@@ -4,10 +4,11 @@
 //! pageblock order, so a pageblock ends up mixed), by migratetype class, and
 //! pageblocks that changed owner.
 
-use super::{count, total, Column, GroupSpec, Hook, Source, Unit, Value};
+use super::{count, Column, GroupSpec, Hook, Source, Unit, Value};
 use crate::abi::memory::{GROUP_PARAMS, MT_CLASSES, ORDERS};
 use crate::bpf::Tracefs;
 use crate::probes::format::read;
+use crate::stats::counters::saturating_sum;
 
 const CLASSES: [&str; MT_CLASSES] = ["unmovable", "movable", "reclaimable", "other_mt"];
 
@@ -109,7 +110,7 @@ fn pageblock_order() -> Result<u32, String> {
 fn metrics(v: &Value) -> Vec<(String, u64)> {
     let by_order = v.field("fallback_order");
     let mut out = vec![
-        ("events".into(), total(by_order)),
+        ("events".into(), saturating_sum(by_order)),
         ("fragmenting".into(), v.one("fragmenting")),
         ("ownership_changes".into(), v.one("ownership_changes")),
     ];

@@ -20,6 +20,7 @@ use super::format::{Format, Read};
 use crate::abi::memory::{self as abi, GroupConfig, GROUP_PARAMS};
 use crate::abi::{map_pin, prog_pin};
 use crate::bpf::{Access, Attachment, BpfError, Map, PerCpu, Program, Tracefs};
+use crate::stats::metrics::percentile;
 use std::path::Path;
 
 /// Every memory group, in report order.
@@ -235,11 +236,6 @@ impl Value<'_> {
     pub fn one(&self, field: &str) -> u64 {
         self.field(field).first().copied().unwrap_or(0)
     }
-}
-
-/// Sum that saturates: counters are data, and data never panics the daemon.
-pub fn total(slots: &[u64]) -> u64 {
-    slots.iter().fold(0, |a, &b| a.saturating_add(b))
 }
 
 /// A group's mode: off, or on with one event in `sample_every` counted.
@@ -578,24 +574,6 @@ pub fn no_params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
     Ok([0; GROUP_PARAMS])
 }
 
-/// Percentiles of a log2(us) stall histogram: the upper bound of the bucket
-/// holding quantile `p`, in microseconds; `None` when empty.
-pub fn stall_percentile(hist: &[u64], p: f64) -> Option<u64> {
-    let n = total(hist);
-    if n == 0 {
-        return None;
-    }
-    let rank = ((n as f64) * p).ceil().max(1.0) as u64;
-    let mut seen = 0u64;
-    for (b, &c) in hist.iter().enumerate() {
-        seen = seen.saturating_add(c);
-        if seen >= rank {
-            return Some(1u64 << (b + 1));
-        }
-    }
-    Some(1u64 << hist.len())
-}
-
 /// The metrics of a stall field (`<prefix>.stalls`, `.ns`, `.unmatched`,
 /// `.p50_us`, `.p90_us`, `.p99_us`).
 pub fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String, u64)>) {
@@ -606,7 +584,7 @@ pub fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String
     out.push((format!("{prefix}unmatched"), get(2)));
     let hist = s.get(3..).unwrap_or(&[]);
     for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
-        if let Some(us) = stall_percentile(hist, p) {
+        if let Some(us) = percentile(hist, p) {
             out.push((format!("{prefix}{label}_us"), us));
         }
     }
@@ -672,15 +650,5 @@ mod tests {
                 assert!(!hook.sources.is_empty(), "{}", g.name);
             }
         }
-    }
-
-    #[test]
-    fn stall_percentiles_are_bucket_upper_bounds() {
-        let mut hist = [0u64; abi::STALL_BUCKETS];
-        hist[3] = 9; // 8..16 us
-        hist[10] = 1; // 1024..2048 us
-        assert_eq!(stall_percentile(&hist, 0.5), Some(16));
-        assert_eq!(stall_percentile(&hist, 0.99), Some(2048));
-        assert_eq!(stall_percentile(&[0; 4], 0.5), None);
     }
 }

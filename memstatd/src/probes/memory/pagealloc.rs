@@ -2,9 +2,10 @@
 //! `kmem:mm_page_free`), by order, and allocations by migratetype class. A
 //! free counts for the task that frees, which need not be the allocator.
 
-use super::{count, no_params, total, Column, GroupSpec, Hook, Source, Unit, Value};
+use super::{count, no_params, Column, GroupSpec, Hook, Source, Unit, Value};
 use crate::abi::memory::{MT_CLASSES, ORDERS};
 use crate::probes::format::read;
+use crate::stats::counters::saturating_sum;
 
 /// Orders above PAGE_ALLOC_COSTLY_ORDER (3): the allocations compaction serves.
 const COSTLY_ORDER: usize = 3;
@@ -114,14 +115,14 @@ fn pages(by_order: &[u64]) -> u64 {
 fn metrics(v: &Value) -> Vec<(String, u64)> {
     let (alloc, free) = (v.field("alloc"), v.field("free"));
     let mut out = vec![
-        ("allocs".into(), total(alloc)),
+        ("allocs".into(), saturating_sum(alloc)),
         ("alloc_pages".into(), pages(alloc)),
         (
             "high_order".into(),
-            total(alloc.get(COSTLY_ORDER + 1..).unwrap_or(&[])),
+            saturating_sum(alloc.get(COSTLY_ORDER + 1..).unwrap_or(&[])),
         ),
         ("failed".into(), v.one("alloc_failed")),
-        ("frees".into(), total(free)),
+        ("frees".into(), saturating_sum(free)),
         ("free_pages".into(), pages(free)),
     ];
     for (name, &n) in CLASSES.iter().zip(v.field("alloc_class")) {
