@@ -40,7 +40,9 @@ struct free_args {
 /* kfree(NULL) and kfree(ZERO_SIZE_PTR) are traced too, but free nothing. */
 #define ZERO_SIZE_PTR 16
 
-static inline __always_inline void count_kmalloc(uint64_t ptr, uint64_t req, uint64_t alloc) {
+/* Counts one allocation into its three slots: count, bytes requested, bytes allocated. */
+static inline __always_inline void count_alloc(bool cache, uint64_t ptr, uint64_t req,
+                                               uint64_t alloc) {
     const uint32_t w = slab_weight();
     if (!w) return;
     struct slab_stats* s = slab_stats(current_uid());
@@ -49,40 +51,27 @@ static inline __always_inline void count_kmalloc(uint64_t ptr, uint64_t req, uin
         s->failed += w;
         return;
     }
-    s->kmalloc += w;
-    s->kmalloc_requested += req * w;
-    s->kmalloc_allocated += alloc * w;
-}
-
-static inline __always_inline void count_cache_alloc(uint64_t ptr, uint64_t req, uint64_t alloc) {
-    const uint32_t w = slab_weight();
-    if (!w) return;
-    struct slab_stats* s = slab_stats(current_uid());
-    if (!s) return;
-    if (!ptr) {
-        s->failed += w;
-        return;
-    }
-    s->cache_alloc += w;
-    s->cache_requested += req * w;
-    s->cache_allocated += alloc * w;
+    uint64_t* n = cache ? &s->cache_alloc : &s->kmalloc;
+    n[0] += w;
+    n[1] += req * w;
+    n[2] += alloc * w;
 }
 
 DEFINE_BPF_PROG("tracepoint/kmem/kmalloc", AID_ROOT, AID_SYSTEM, tp_kmalloc)
 (struct alloc_args* args) {
-    count_kmalloc(args->ptr, args->bytes_req, args->bytes_alloc);
+    count_alloc(false, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 
 DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc", AID_ROOT, AID_SYSTEM, tp_cache_alloc)
 (struct cache_alloc_args* args) {
-    count_cache_alloc(args->ptr, args->bytes_req, args->bytes_alloc);
+    count_alloc(true, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 
 DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc_5_10", AID_ROOT, AID_SYSTEM, tp_cache_alloc_5_10)
 (struct alloc_args* args) {
-    count_cache_alloc(args->ptr, args->bytes_req, args->bytes_alloc);
+    count_alloc(true, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 

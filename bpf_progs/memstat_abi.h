@@ -124,7 +124,10 @@ struct pagealloc_stats {
     uint64_t free[ORDERS];            /* frees by order */
 };
 
-/* memStatSlab: kmem:kmalloc(_node), kmem:kmem_cache_alloc(_node), kmem:kfree, kmem:kmem_cache_free. */
+/*
+ * memStatSlab: kmem:kmalloc(_node), kmem:kmem_cache_alloc(_node), kmem:kfree, kmem:kmem_cache_free.
+ * Each allocation kind is a triple (count, requested, allocated) the program indexes from its first field.
+ */
 struct slab_stats {
     uint64_t kmalloc;             /* successful kmallocs */
     uint64_t kmalloc_requested;   /* bytes asked for */

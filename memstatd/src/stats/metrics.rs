@@ -331,6 +331,42 @@ mod tests {
     }
 
     #[test]
+    fn memory_group_metrics_are_named_and_checked() {
+        for ok in [
+            "faults.minor",
+            "memsyscalls.mmap.bytes",
+            "reclaim.direct.p99_us",
+            "pagealloc.order3",
+        ] {
+            assert_eq!(check_metric(ok), Ok(()), "{ok}");
+        }
+        let e = check_metric("faults.minr").unwrap_err();
+        assert!(
+            e.starts_with(
+                "unknown metric \"faults.minr\" of the faults group: valid are faults.faults"
+            ),
+            "{e}"
+        );
+        assert!(check_metric("heap.bytes")
+            .unwrap_err()
+            .contains("<group>.<metric> of the memory groups (faults"));
+
+        let mut w = Counters::default();
+        let mut faults = crate::stats::counters::GroupCounters::default();
+        faults.uids.insert(7, vec![10, 3]);
+        faults.other = vec![0, 0];
+        w.groups.insert("faults".into(), faults);
+        let m = &per_uid(&w)[&7];
+        assert_eq!(
+            (m["faults.faults"], m["faults.minor"], m["faults.major"]),
+            (10, 7, 3)
+        );
+        assert!(!defaults_to_zero("reclaim.direct.p99_us"));
+        assert!(!defaults_to_zero("slab.waste_permille"));
+        assert!(defaults_to_zero("faults.minor"));
+    }
+
+    #[test]
     fn bad_thresholds_name_what_is_wrong() {
         for (text, says) in [
             ("syscalls.errors", "expected 'METRIC OP VALUE'"),
