@@ -491,16 +491,10 @@ impl MemoryProbe {
     pub fn describe_hooks(&self) -> String {
         self.served
             .iter()
-            .zip(self.spec.hooks)
-            .map(|(s, hook)| match s {
+            .map(|s| match s {
                 Ok(source) => source.describe(),
-                Err(why) => format!(
-                    "without {}: {why}",
-                    hook.sources
-                        .first()
-                        .map(Source::describe)
-                        .unwrap_or_default()
-                ),
+                // Why names the event and the kernels that lack it.
+                Err(why) => why.clone(),
             })
             .collect::<Vec<_>>()
             .join(", ")
