@@ -164,6 +164,12 @@ fn touched_pages_fault_and_raise_the_rss_peak() {
     for off in ["pagealloc", "slab", "memsyscalls"] {
         assert_eq!(line(off)["state"], "off", "{}", line(off));
     }
+    // An off group shows no rows of zeros for an idle UID, but how to start it.
+    let idle = d.memstat(&["--section", "faults", "--uid", "64102"]).stdout;
+    assert!(
+        idle.contains("PAGE FAULTS (faults: off)\n  nothing counted in the window; memstat --probe faults=on switches it on"),
+        "{idle}"
+    );
     let before = metrics_any(&d, "faults", 64101);
     Workload::new()
         .touch(500)

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: memstatd [--host | --device] [OPTIONS]
-Serves per-UID syscall statistics from memstat's BPF programs.
+Serves per-UID syscall and memory statistics from memstat's BPF programs.
 
   --host               load memstat's BPF objects into PIN_ROOT with the built-in
                        loader (the platform bpfloader's rules), then serve

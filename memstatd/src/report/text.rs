@@ -100,7 +100,7 @@ pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
 }
 
 fn header(out: &mut dyn Write, h: &Header) -> io::Result<()> {
-    writeln!(out, "memstat: per-UID syscall statistics")?;
+    writeln!(out, "memstat: per-UID syscall and memory statistics")?;
     writeln!(
         out,
         "kernel {} ({}), {} mode, up {}, report at {}",
@@ -613,6 +613,17 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
     writeln!(out, "\n{} ({}: {state})", g.title.to_uppercase(), g.group)?;
     if let Some(why) = &g.why {
         writeln!(out, "  {why}")?;
+        return Ok(());
+    }
+    if g.uids.is_empty() && g.other.is_empty() {
+        match g.state {
+            "off" => writeln!(
+                out,
+                "  nothing counted in the window; memstat --probe {}=on switches it on",
+                g.group
+            )?,
+            _ => writeln!(out, "  nothing counted in the window")?,
+        }
         return Ok(());
     }
     let widths: Vec<usize> = g.columns.iter().map(|c| c.header.len().max(10)).collect();

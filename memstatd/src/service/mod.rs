@@ -780,10 +780,12 @@ impl Engine {
             .uids
             .iter()
             .map(|(&uid, slots)| (uid, Some(slots)))
+            // Idle UIDs asked for are shown at zero only while the group
+            // counts: an off group's zeros would say nothing.
             .chain(
                 wanted
                     .iter()
-                    .filter(|u| !counters.uids.contains_key(u))
+                    .filter(|u| state == "live" && !counters.uids.contains_key(u))
                     .map(|&u| (u, None)),
             )
             .map(|(uid, slots)| GroupRow {
