@@ -4,6 +4,7 @@
 
 pub mod format;
 pub mod memory;
+pub mod syscall_table;
 pub mod syscalls;
 
 use crate::bpf::Tracefs;
@@ -14,6 +15,7 @@ use syscalls::SyscallProbe;
 
 /// Every probe group, each live or unavailable with the reason.
 pub struct Probes {
+    /// The syscall group (memStatSyscalls), or why it is unavailable.
     pub syscalls: Result<SyscallProbe, String>,
     /// In `memory::GROUPS` order.
     pub memory: Vec<(&'static GroupSpec, Result<MemoryProbe, String>)>,

@@ -5,6 +5,7 @@ use crate::abi::{
     self, syscalls as names, LatencyHist, SyscallConfig, SyscallCounts, SyscallKey, SyscallOverflow,
 };
 use crate::bpf::{Access, Attachment, BpfError, Map, Program, Tracefs};
+use crate::probes::syscall_table::{self, Abi};
 use std::path::Path;
 
 const SYS_EXIT_EVENT: &str = "raw_syscalls/sys_exit";
@@ -32,7 +33,9 @@ pub struct SyscallSample {
     pub counts: Vec<(SyscallKey, SyscallCounts)>,
     /// Sorted by UID.
     pub latency: Vec<(u32, LatencyHist)>,
+    /// What the maps had no room for, and unmatched latency events.
     pub overflow: SyscallOverflow,
+    /// Whether latency mode was on (sys_enter attached) at this read.
     pub latency_on: bool,
     /// Capacity of the per-(UID, syscall) table.
     pub counts_capacity: u32,
@@ -57,6 +60,7 @@ impl SyscallSample {
         total
     }
 
+    /// One UID's latency histogram, if it has one of its own.
     pub fn latency_of(&self, uid: u32) -> Option<&LatencyHist> {
         self.latency
             .binary_search_by_key(&uid, |(u, _)| *u)
@@ -182,6 +186,7 @@ impl SyscallProbe {
         Ok(())
     }
 
+    /// Whether latency mode is on: sys_enter is attached.
     pub fn latency_on(&self) -> bool {
         self.enter_attachment.is_some()
     }
@@ -205,6 +210,7 @@ impl SyscallProbe {
         ]
     }
 
+    /// Reads every map of the group, summing per-CPU values.
     pub fn read(&self) -> Result<SyscallSample, BpfError> {
         let mut counts: Vec<(SyscallKey, SyscallCounts)> = self.counts.entries(add_counts)?;
         counts.sort_unstable_by_key(|(k, _)| *k);
@@ -241,12 +247,12 @@ fn new_epoch() -> u32 {
 /// return that restarted none).
 pub const NO_SYSCALL: u32 = u32::MAX;
 
-/// The name of syscall `nr` on this architecture (the `syscalls` crate's
-/// table, generated from the kernel's), `none` for [`NO_SYSCALL`], or
-/// `sys_<nr>` for a number the table lacks.
+/// The name of syscall `nr` on this architecture (its table, generated from
+/// the kernel's), `none` for [`NO_SYSCALL`], or `sys_<nr>` for a number the
+/// table lacks.
 pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
-    match syscalls::Sysno::new(nr as usize) {
-        Some(s) => s.name().into(),
+    match Abi::native().and_then(|abi| syscall_table::name(abi, nr)) {
+        Some(name) => name.into(),
         None if nr == NO_SYSCALL => "none".into(),
         None => format!("sys_{nr}").into(),
     }
@@ -260,7 +266,7 @@ pub fn syscall_number(name: &str) -> Option<u32> {
     if let Some(nr) = name.strip_prefix("sys_").and_then(|n| n.parse().ok()) {
         return Some(nr);
     }
-    name.parse::<syscalls::Sysno>().ok().map(|s| s.id() as u32)
+    Abi::native().and_then(|abi| syscall_table::number(abi, name))
 }
 
 #[cfg(test)]
