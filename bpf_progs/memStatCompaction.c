@@ -22,7 +22,7 @@ struct compaction_end_args {
     int32_t status;
 };
 
-DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_begin", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_begin", AID_ROOT, AID_MEMSTAT,
                 tp_compaction_begin)
 (void* args __unused) {
     const uint32_t tid = current_tid();
@@ -31,7 +31,7 @@ DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_begin", AID_ROOT, AID_SYSTE
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_end", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_end", AID_ROOT, AID_MEMSTAT,
                 tp_compaction_end)
 (struct compaction_end_args* args) {
     const uint32_t tid = current_tid();
@@ -54,7 +54,7 @@ DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_end", AID_ROOT, AID_SYSTEM,
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_try_to_compact_pages", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_try_to_compact_pages", AID_ROOT, AID_MEMSTAT,
                 tp_try_compact)
 (void* args __unused) {
     struct compaction_stats* s = compaction_stats(current_uid());
@@ -62,7 +62,7 @@ DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_try_to_compact_pages", AID_
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_wakeup_kcompactd", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/compaction/mm_compaction_wakeup_kcompactd", AID_ROOT, AID_MEMSTAT,
                 tp_wakeup_kcompactd)
 (void* args __unused) {
     struct compaction_stats* s = compaction_stats(current_uid());

@@ -20,7 +20,7 @@ struct extfrag_args {
     int32_t change_ownership;
 };
 
-DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc_extfrag", AID_ROOT, AID_SYSTEM, tp_extfrag)
+DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc_extfrag", AID_ROOT, AID_MEMSTAT, tp_extfrag)
 (struct extfrag_args* args) {
     const uint32_t w = extfrag_weight();
     if (!w) return 0;

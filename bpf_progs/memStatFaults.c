@@ -18,19 +18,19 @@ static inline __always_inline void count_fault(void) {
     if (s) s->faults += w;
 }
 
-DEFINE_BPF_PROG("tracepoint/exceptions/page_fault_user", AID_ROOT, AID_SYSTEM, tp_fault_user)
+DEFINE_BPF_PROG("tracepoint/exceptions/page_fault_user", AID_ROOT, AID_MEMSTAT, tp_fault_user)
 (void* args __unused) {
     count_fault();
     return 0;
 }
 
-DEFINE_BPF_PROG("perf_event/page_faults", AID_ROOT, AID_SYSTEM, pe_page_faults)
+DEFINE_BPF_PROG("perf_event/page_faults", AID_ROOT, AID_MEMSTAT, pe_page_faults)
 (void* ctx __unused) {
     count_fault();
     return 0;
 }
 
-DEFINE_BPF_PROG("perf_event/major_faults", AID_ROOT, AID_SYSTEM, pe_major_faults)
+DEFINE_BPF_PROG("perf_event/major_faults", AID_ROOT, AID_MEMSTAT, pe_major_faults)
 (void* ctx __unused) {
     struct faults_stats* s = faults_stats(current_uid());
     if (s) s->major++;

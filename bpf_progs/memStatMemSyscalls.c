@@ -37,7 +37,7 @@ static inline __always_inline uint64_t brk_growth(uint64_t asked) {
     return growth;
 }
 
-DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_enter", AID_ROOT, AID_SYSTEM, tp_mem_sys_enter)
+DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_enter", AID_ROOT, AID_MEMSTAT, tp_mem_sys_enter)
 (struct sys_enter_args* args) {
     const struct group_config* c = memsyscalls_settings();
     if (!c || c->mode != GROUP_MODE_ON) return 0;

@@ -46,13 +46,13 @@ static inline __always_inline void count_kill(uint32_t victim, uint64_t anon, ui
     if (by) __sync_fetch_and_add(&by->invoked, 1);
 }
 
-DEFINE_BPF_PROG("tracepoint/oom/mark_victim", AID_ROOT, AID_SYSTEM, tp_mark_victim)
+DEFINE_BPF_PROG("tracepoint/oom/mark_victim", AID_ROOT, AID_MEMSTAT, tp_mark_victim)
 (struct mark_victim_args* args) {
     count_kill(args->uid, args->anon_rss, args->file_rss, args->shmem_rss);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/oom/mark_victim_ack", AID_ROOT, AID_SYSTEM, tp_mark_victim_ack)
+DEFINE_BPF_PROG("tracepoint/oom/mark_victim_ack", AID_ROOT, AID_MEMSTAT, tp_mark_victim_ack)
 (struct mark_victim_args_ack* args) {
     count_kill(args->uid, 0, 0, 0);
     return 0;

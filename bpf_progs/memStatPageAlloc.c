@@ -45,19 +45,19 @@ static inline __always_inline void count_alloc(uint64_t pfn, uint32_t order, int
     s->alloc_class[mt_class(migratetype)] += w;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc", AID_ROOT, AID_SYSTEM, tp_page_alloc)
+DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc", AID_ROOT, AID_MEMSTAT, tp_page_alloc)
 (struct page_alloc_args* args) {
     count_alloc(args->pfn, args->order, args->migratetype);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc_5_10", AID_ROOT, AID_SYSTEM, tp_page_alloc_5_10)
+DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc_5_10", AID_ROOT, AID_MEMSTAT, tp_page_alloc_5_10)
 (struct page_alloc_args_5_10* args) {
     count_alloc(args->pfn, args->order, args->migratetype);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/mm_page_free", AID_ROOT, AID_SYSTEM, tp_page_free)
+DEFINE_BPF_PROG("tracepoint/kmem/mm_page_free", AID_ROOT, AID_MEMSTAT, tp_page_free)
 (struct page_free_args* args) {
     const uint32_t w = pagealloc_weight();
     if (!w) return 0;

@@ -48,35 +48,35 @@ static inline __always_inline void end_reclaim(uint32_t kind, uint64_t reclaimed
                          reclaimed);
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_begin", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_begin", AID_ROOT, AID_MEMSTAT,
                 tp_direct_begin)
 (void* args __unused) {
     begin(STALL_DIRECT);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_end", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_end", AID_ROOT, AID_MEMSTAT,
                 tp_direct_end)
 (struct reclaim_end_args* args) {
     end_reclaim(STALL_DIRECT, args->nr_reclaimed);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_begin", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_begin", AID_ROOT, AID_MEMSTAT,
                 tp_memcg_begin)
 (void* args __unused) {
     begin(STALL_MEMCG);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_end", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_end", AID_ROOT, AID_MEMSTAT,
                 tp_memcg_end)
 (struct reclaim_end_args* args) {
     end_reclaim(STALL_MEMCG, args->nr_reclaimed);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_wakeup_kswapd", AID_ROOT, AID_SYSTEM,
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_wakeup_kswapd", AID_ROOT, AID_MEMSTAT,
                 tp_wakeup_kswapd)
 (void* args __unused) {
     struct reclaim_stats* s = reclaim_stats(current_uid());
@@ -84,13 +84,13 @@ DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_wakeup_kswapd", AID_ROOT, AID_SYSTE
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_kswapd_wake", AID_ROOT, AID_SYSTEM, tp_kswapd_wake)
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_kswapd_wake", AID_ROOT, AID_MEMSTAT, tp_kswapd_wake)
 (void* args __unused) {
     begin(STALL_KSWAPD);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_kswapd_sleep", AID_ROOT, AID_SYSTEM, tp_kswapd_sleep)
+DEFINE_BPF_PROG("tracepoint/vmscan/mm_vmscan_kswapd_sleep", AID_ROOT, AID_MEMSTAT, tp_kswapd_sleep)
 (void* args __unused) {
     const uint64_t ns = end(STALL_KSWAPD);
     if (!ns) return 0;

@@ -23,7 +23,7 @@ struct rss_stat_args {
 
 #define MM_SWAPENTS 2
 
-DEFINE_BPF_PROG("tracepoint/kmem/rss_stat", AID_ROOT, AID_SYSTEM, tp_rss_stat)
+DEFINE_BPF_PROG("tracepoint/kmem/rss_stat", AID_ROOT, AID_MEMSTAT, tp_rss_stat)
 (struct rss_stat_args* args) {
     const int32_t member = args->member;
     if (member < 0 || member >= RSS_MEMBERS) return 0;

@@ -57,25 +57,25 @@ static inline __always_inline void count_alloc(bool cache, uint64_t ptr, uint64_
     n[2] += alloc * w;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/kmalloc", AID_ROOT, AID_SYSTEM, tp_kmalloc)
+DEFINE_BPF_PROG("tracepoint/kmem/kmalloc", AID_ROOT, AID_MEMSTAT, tp_kmalloc)
 (struct alloc_args* args) {
     count_alloc(false, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc", AID_ROOT, AID_SYSTEM, tp_cache_alloc)
+DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc", AID_ROOT, AID_MEMSTAT, tp_cache_alloc)
 (struct cache_alloc_args* args) {
     count_alloc(true, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc_5_10", AID_ROOT, AID_SYSTEM, tp_cache_alloc_5_10)
+DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_alloc_5_10", AID_ROOT, AID_MEMSTAT, tp_cache_alloc_5_10)
 (struct alloc_args* args) {
     count_alloc(true, args->ptr, args->bytes_req, args->bytes_alloc);
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/kfree", AID_ROOT, AID_SYSTEM, tp_kfree)
+DEFINE_BPF_PROG("tracepoint/kmem/kfree", AID_ROOT, AID_MEMSTAT, tp_kfree)
 (struct free_args* args) {
     if (args->ptr <= ZERO_SIZE_PTR) return 0;
     const uint32_t w = slab_weight();
@@ -85,7 +85,7 @@ DEFINE_BPF_PROG("tracepoint/kmem/kfree", AID_ROOT, AID_SYSTEM, tp_kfree)
     return 0;
 }
 
-DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_free", AID_ROOT, AID_SYSTEM, tp_cache_free)
+DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_free", AID_ROOT, AID_MEMSTAT, tp_cache_free)
 (struct free_args* args) {
     if (!args->ptr) return 0;
     const uint32_t w = slab_weight();

@@ -10,20 +10,19 @@
  *
  * Attribution is to the real UID of the task when the syscall returns.
  */
-#include <bpf_helpers.h>
 #include <linux/errno.h>
 
 #include "memstat_group.h"
 
 DEFINE_BPF_MAP_RO(syscall_counts, PERCPU_HASH, struct syscall_key, struct syscall_counts,
-                  SYSCALL_COUNTS_ENTRIES, AID_SYSTEM)
+                  SYSCALL_COUNTS_ENTRIES, AID_MEMSTAT)
 DEFINE_BPF_MAP_RO(syscall_overflow, PERCPU_ARRAY, uint32_t, struct syscall_overflow, 1,
-                  AID_SYSTEM)
-DEFINE_BPF_MAP_GRW(syscall_config, ARRAY, uint32_t, struct syscall_config, 1, AID_SYSTEM)
+                  AID_MEMSTAT)
+DEFINE_BPF_MAP_GRW(syscall_config, ARRAY, uint32_t, struct syscall_config, 1, AID_MEMSTAT)
 DEFINE_BPF_MAP(syscall_start, LRU_HASH, uint32_t, struct syscall_start, SYSCALL_START_ENTRIES)
 /* Shared, not per-CPU: latency mode is opt-in, and 8x less memory beats saving an atomic add. */
 DEFINE_BPF_MAP_RO(syscall_latency, HASH, uint32_t, struct latency_hist, SYSCALL_LATENCY_ENTRIES,
-                  AID_SYSTEM)
+                  AID_MEMSTAT)
 
 /* raw_syscalls record layouts: unchanged from 5.10 to 6.18. */
 struct sys_enter_args {
@@ -98,7 +97,7 @@ static inline __always_inline void record_latency(uint32_t uid, uint32_t nr, uin
     if (o) o->latency[bucket]++;
 }
 
-DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_exit", AID_ROOT, AID_SYSTEM, tp_sys_exit)
+DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_exit", AID_ROOT, AID_MEMSTAT, tp_sys_exit)
 (struct sys_exit_args* args) {
     const struct syscall_key key = {
             .uid = (uint32_t)bpf_get_current_uid_gid(),
@@ -120,7 +119,7 @@ DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_exit", AID_ROOT, AID_SYSTEM, tp_sys
 }
 
 /* Attached only in latency mode. */
-DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_enter", AID_ROOT, AID_SYSTEM, tp_sys_enter)
+DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_enter", AID_ROOT, AID_MEMSTAT, tp_sys_enter)
 (struct sys_enter_args* args) {
     const uint32_t epoch = latency_epoch();
     if (!epoch) return 0;

@@ -17,45 +17,50 @@
  */
 #pragma once
 
+/*
+ * The one include of <bpf_helpers.h> in every object: like the platform's,
+ * that header has no include guard, so a source that included it too would
+ * fail with "redefinition of" errors. Sources include this header instead.
+ */
 #include <bpf_helpers.h>
 
 #include "memstat_abi.h"
 
-#define MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP)                                               \
-    DEFINE_BPF_MAP_RO(g##_uid, UID_MAP, uint32_t, Value, MEMORY_UID_ENTRIES, AID_SYSTEM)         \
-    DEFINE_BPF_MAP_RO(g##_other, OTHER_MAP, uint32_t, Value, 1, AID_SYSTEM)                      \
-    DEFINE_BPF_MAP_GRW(g##_config, ARRAY, uint32_t, struct group_config, 1, AID_SYSTEM)          \
-    DEFINE_BPF_MAP(g##_zero, ARRAY, uint32_t, Value, 1)                                          \
-    DEFINE_BPF_MAP(g##_tick, PERCPU_ARRAY, uint32_t, uint64_t, 1)                                \
-                                                                                                 \
-    static inline __always_inline __unused Value* g##_stats(uint32_t uid) {                               \
-        Value* v = bpf_##g##_uid_lookup_elem(&uid);                                              \
-        if (v) return v;                                                                         \
-        const uint32_t zero = 0;                                                                 \
-        const Value* empty = bpf_##g##_zero_lookup_elem(&zero);                                  \
-        if (empty) {                                                                             \
-            /* BPF_NOEXIST: a racing insert from another CPU is kept, not zeroed. */             \
-            bpf_##g##_uid_update_elem(&uid, empty, BPF_NOEXIST);                                 \
-            v = bpf_##g##_uid_lookup_elem(&uid);                                                 \
-            if (v) return v;                                                                     \
-        }                                                                                        \
-        return bpf_##g##_other_lookup_elem(&zero);                                               \
-    }                                                                                            \
-                                                                                                 \
-    static inline __always_inline __unused const struct group_config* g##_settings(void) {                \
-        const uint32_t zero = 0;                                                                 \
-        return bpf_##g##_config_lookup_elem(&zero);                                              \
-    }                                                                                            \
-                                                                                                 \
-    /* One event in sample_every counts, as sample_every events. */                              \
-    static inline __always_inline __unused uint32_t g##_weight(void) {                                    \
+#define MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP)                                                 \
+    DEFINE_BPF_MAP_RO(g##_uid, UID_MAP, uint32_t, Value, MEMORY_UID_ENTRIES, AID_MEMSTAT)          \
+    DEFINE_BPF_MAP_RO(g##_other, OTHER_MAP, uint32_t, Value, 1, AID_MEMSTAT)                       \
+    DEFINE_BPF_MAP_GRW(g##_config, ARRAY, uint32_t, struct group_config, 1, AID_MEMSTAT)           \
+    DEFINE_BPF_MAP(g##_zero, ARRAY, uint32_t, Value, 1)                                            \
+    DEFINE_BPF_MAP(g##_tick, PERCPU_ARRAY, uint32_t, uint64_t, 1)                                  \
+                                                                                                   \
+    static inline __always_inline __unused Value* g##_stats(uint32_t uid) {                        \
+        Value* v = bpf_##g##_uid_lookup_elem(&uid);                                                \
+        if (v) return v;                                                                           \
+        const uint32_t zero = 0;                                                                   \
+        const Value* empty = bpf_##g##_zero_lookup_elem(&zero);                                    \
+        if (empty) {                                                                               \
+            /* BPF_NOEXIST: a racing insert from another CPU is kept, not zeroed. */               \
+            bpf_##g##_uid_update_elem(&uid, empty, BPF_NOEXIST);                                   \
+            v = bpf_##g##_uid_lookup_elem(&uid);                                                   \
+            if (v) return v;                                                                       \
+        }                                                                                          \
+        return bpf_##g##_other_lookup_elem(&zero);                                                 \
+    }                                                                                              \
+                                                                                                   \
+    static inline __always_inline __unused const struct group_config* g##_settings(void) {         \
+        const uint32_t zero = 0;                                                                   \
+        return bpf_##g##_config_lookup_elem(&zero);                                                \
+    }                                                                                              \
+                                                                                                   \
+    /* One event in sample_every counts, as sample_every events. */                                \
+    static inline __always_inline __unused uint32_t g##_weight(void) {                             \
         const struct group_config* c = g##_settings();                                             \
-        const uint32_t n = c ? c->sample_every : 1;                                              \
-        if (n <= 1) return 1;                                                                    \
-        const uint32_t zero = 0;                                                                 \
-        uint64_t* tick = bpf_##g##_tick_lookup_elem(&zero);                                      \
-        if (!tick) return 0;                                                                     \
-        return ++*tick % n ? 0 : n;                                                              \
+        const uint32_t n = c ? c->sample_every : 1;                                                \
+        if (n <= 1) return 1;                                                                      \
+        const uint32_t zero = 0;                                                                   \
+        uint64_t* tick = bpf_##g##_tick_lookup_elem(&zero);                                        \
+        if (!tick) return 0;                                                                       \
+        return ++*tick % n ? 0 : n;                                                                \
     }
 
 static inline __always_inline uint32_t current_uid(void) {

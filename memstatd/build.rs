@@ -13,7 +13,7 @@ fn main() {
     std::fs::create_dir_all(&bpf_out).unwrap();
 
     println!("cargo:rerun-if-changed={}", progs.display());
-    let clang = bpf_clang::BpfCompiler::new(&out, &[progs.join("include"), progs.clone()]);
+    let clang = bpf_clang::BpfCompiler::new(&out, &root, &[]);
 
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&progs)
         .unwrap()

@@ -1,48 +1,89 @@
-//! Compiles BPF C sources the way Soong's `bpf {}` module does: clang for the
-//! BPF target, `-O2 -Wall -Werror -Wextra -nostdlibinc`, Linux UAPI headers and
-//! no libc headers. Shared by the build scripts of memstatd (the objects) and
-//! the tests crate (malformed objects, ABI layout probe).
+//! Compiles BPF C sources the way Soong's `bpf {}` module does (build/soong
+//! bpf/bpf.go, with `btf: false`): `clang --target=bpf -c`, Soong's flags in
+//! its order, and its include path with the host's stand-ins in the
+//! platform's places:
+//!
+//! - bionic's `libc/include` (`-isystem`): `bpf_progs/include/bionic`;
+//! - bionic's UAPI headers (`-isystem`): the Linux UAPI headers only;
+//! - the Connectivity BPF headers and libcutils' include (`-I`):
+//!   `bpf_progs/include`;
+//! - the module directory (`-I`): the repository root, home of Android.bp.
+//!
+//! Shared by the build scripts of memstatd (the objects) and the tests crate
+//! (fixtures, ABI layout probe).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Soong's flags before the include path, in its order.
+const SOONG_FLAGS: &[&str] = &[
+    "-nostdlibinc",
+    "-no-canonical-prefixes",
+    "-O2",
+    "-Wall",
+    "-Werror",
+    "-Wextra",
+];
+
 pub struct BpfCompiler {
     clang: PathBuf,
-    include_dirs: Vec<PathBuf>,
+    args: Vec<OsString>,
 }
 
 impl BpfCompiler {
-    /// `out_dir` receives a UAPI-only include tree; `include_dirs` are `-I` paths.
-    pub fn new(out_dir: &Path, include_dirs: &[PathBuf]) -> Self {
+    /// `out_dir` receives a UAPI-only include tree; `root` is the repository
+    /// (the directory of Android.bp); `include_dirs` are further `-I` paths.
+    pub fn new(out_dir: &Path, root: &Path, include_dirs: &[PathBuf]) -> Self {
         println!("cargo:rerun-if-env-changed=BPF_CLANG");
-        let mut dirs = vec![uapi_only_dir(out_dir)];
-        dirs.extend_from_slice(include_dirs);
+        let stand_ins = root.join("bpf_progs/include");
+        let mut args: Vec<OsString> = ["--target=bpf", "-c"]
+            .iter()
+            .chain(SOONG_FLAGS)
+            .map(OsString::from)
+            .collect();
+        for (flag, dir) in [
+            ("-isystem", stand_ins.join("bionic")),
+            ("-isystem", uapi_only_dir(out_dir)),
+            ("-I", stand_ins),
+            ("-I", root.to_owned()),
+        ]
+        .into_iter()
+        .chain(include_dirs.iter().map(|d| ("-I", d.clone())))
+        {
+            args.push(flag.into());
+            args.push(dir.into());
+        }
         BpfCompiler {
             clang: find_clang(),
-            include_dirs: dirs,
+            args,
         }
+    }
+
+    /// The compiler with every flag and include path, before `extra` flags,
+    /// the source and `-o`.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.clang);
+        cmd.args(&self.args);
+        cmd
     }
 
     /// Compiles `src` to `obj`; `extra` flags are for test fixtures only.
     pub fn compile(&self, src: &Path, obj: &Path, extra: &[&str]) {
         println!("cargo:rerun-if-changed={}", src.display());
-        let mut cmd = Command::new(&self.clang);
-        cmd.args(["--target=bpf", "-c", "-O2", "-Wall", "-Werror", "-Wextra"])
-            .args(["-nostdlibinc", "-no-canonical-prefixes"])
-            .args(extra);
-        // The first directory holds the UAPI headers: a system directory, as in Soong.
-        let (uapi, rest) = self.include_dirs.split_first().expect("uapi dir");
-        cmd.arg("-isystem").arg(uapi);
-        for dir in rest {
-            cmd.arg("-I").arg(dir);
-        }
-        cmd.arg(src).arg("-o").arg(obj);
-        let out = cmd.output().unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; install clang (apt-get install clang-19)",
-                self.clang.display()
-            )
-        });
+        let out = self
+            .command()
+            .args(extra)
+            .arg(src)
+            .arg("-o")
+            .arg(obj)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {}: {e}; install clang (apt-get install clang-19)",
+                    self.clang.display()
+                )
+            });
         if !out.status.success() {
             panic!(
                 "BPF compile of {} failed:\n{}{}",
