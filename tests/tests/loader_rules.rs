@@ -166,18 +166,26 @@ fn rule_1_4_3_relocations_follow_their_code() {
 
 #[test]
 fn rule_1_4_4_program_definitions() {
-    assert_eq!(
-        rules_broken(&fixture("badNoDef")),
-        vec![Rule::ProgramDefinitions]
-    );
+    for name in ["badNoDef", "badNoProgs"] {
+        assert_eq!(
+            rules_broken(&fixture(name)),
+            vec![Rule::ProgramDefinitions],
+            "{name}"
+        );
+    }
 }
 
 #[test]
 fn rule_1_4_5_program_types() {
-    assert_eq!(
-        rules_broken(&fixture("badProgType")),
-        vec![Rule::ProgramTypes]
-    );
+    // Unknown to the platform loader, and known to it but not allowed in
+    // memstat's location.
+    for name in ["badProgType", "badKprobe"] {
+        assert_eq!(
+            rules_broken(&fixture(name)),
+            vec![Rule::ProgramTypes],
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -231,7 +239,9 @@ const BAD: &[(&str, &str)] = &[
     ("badBpfCall", "rule 1.4.3 (no BPF-to-BPF calls"),
     ("badRelocation", "rule 1.4.3 (only map references"),
     ("badNoDef", "rule 1.4.4"),
+    ("badNoProgs", "rule 1.4.4 (a progs section"),
     ("badProgType", "rule 1.4.5 (program types"),
+    ("badKprobe", "rule 1.4.5 (program types"),
     ("badCoRe", "rule 1.4.5 (no BTF CO-RE"),
     ("badKernelRange", "rule 1.4.6"),
     ("badMapZero", "rule 1.1 (bpf_map_def.zero is 0)"),
@@ -283,17 +293,19 @@ fn pins_have_the_platform_names_owners_and_modes() {
             path.display()
         );
     };
+    // AID_MEMSTAT (patches/system/core): memstatd's own group owns the pins it opens.
+    let memstat = 1104;
     let map = |m| abi::map_pin(fs.path(), syscalls::OBJECT, m);
-    expect(map(syscalls::MAP_COUNTS), 0, 1000, 0o440);
-    expect(map(syscalls::MAP_OVERFLOW), 0, 1000, 0o440);
-    expect(map(syscalls::MAP_LATENCY), 0, 1000, 0o440);
-    expect(map(syscalls::MAP_CONFIG), 0, 1000, 0o660);
+    expect(map(syscalls::MAP_COUNTS), 0, memstat, 0o440);
+    expect(map(syscalls::MAP_OVERFLOW), 0, memstat, 0o440);
+    expect(map(syscalls::MAP_LATENCY), 0, memstat, 0o440);
+    expect(map(syscalls::MAP_CONFIG), 0, memstat, 0o660);
     expect(map(syscalls::MAP_START), 0, 0, 0o600);
     for section in [syscalls::PROG_SYS_EXIT, syscalls::PROG_SYS_ENTER] {
         expect(
             abi::prog_pin(fs.path(), syscalls::OBJECT, section),
             0,
-            1000,
+            memstat,
             0o440,
         );
     }

@@ -12,38 +12,46 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+/// `bpf(2)` command: create a map (host loader only).
 pub const BPF_MAP_CREATE: u32 = 0;
-pub const BPF_MAP_LOOKUP_ELEM: u32 = 1;
-pub const BPF_MAP_UPDATE_ELEM: u32 = 2;
-pub const BPF_MAP_GET_NEXT_KEY: u32 = 4;
+pub(crate) const BPF_MAP_LOOKUP_ELEM: u32 = 1;
+pub(crate) const BPF_MAP_UPDATE_ELEM: u32 = 2;
+pub(crate) const BPF_MAP_GET_NEXT_KEY: u32 = 4;
+/// `bpf(2)` command: load a program (host loader only).
 pub const BPF_PROG_LOAD: u32 = 5;
+/// `bpf(2)` command: pin an object in bpffs (host loader only).
 pub const BPF_OBJ_PIN: u32 = 6;
-pub const BPF_OBJ_GET: u32 = 7;
-pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
-pub const BPF_MAP_LOOKUP_BATCH: u32 = 24;
+pub(crate) const BPF_OBJ_GET: u32 = 7;
+pub(crate) const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
+pub(crate) const BPF_MAP_LOOKUP_BATCH: u32 = 24;
 
 /// `file_flags` of `BPF_OBJ_GET`.
 pub const BPF_F_RDONLY: u32 = 1 << 3;
 
-pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
-pub const BPF_PROG_TYPE_KPROBE: u32 = 2;
+/// Program type of `tracepoint/` sections.
 pub const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
+/// Program type of `perf_event/` sections.
 pub const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
 
+/// Map type `HASH`: shared, for rare events.
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
+/// Map type `ARRAY`: config maps and zero values.
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// Map type `PERCPU_HASH`: per-UID values of hot events, one copy per CPU.
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+/// Map type `PERCPU_ARRAY`: overflow buckets and sampling ticks, per CPU.
 pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+/// Map type `LRU_HASH`: start times, where the oldest entry may go.
 pub const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
-pub const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
+pub(crate) const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 
 /// Kernel object names: at most 15 characters of `[A-Za-z0-9_.]`.
-pub const BPF_OBJ_NAME_LEN: usize = 16;
+pub(crate) const BPF_OBJ_NAME_LEN: usize = 16;
 
 /// `ENOTSUPP`, the kernel-internal errno some commands leak to user space.
 const ENOTSUPP: i32 = 524;
 
-fn sys_bpf<T>(cmd: u32, attr: &mut T) -> io::Result<i64> {
+fn sys_bpf<T>(cmd: u32, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: attr points to a live, initialised #[repr(C)] bpf_attr prefix of
     // the given size; the kernel reads and writes at most that many bytes.
     let ret = unsafe {
@@ -61,7 +69,7 @@ fn sys_bpf<T>(cmd: u32, attr: &mut T) -> io::Result<i64> {
     }
 }
 
-fn fd_result(ret: i64) -> OwnedFd {
+fn fd_result(ret: libc::c_long) -> OwnedFd {
     // SAFETY: the kernel just returned this fd to us; nothing else owns it.
     unsafe { OwnedFd::from_raw_fd(ret as RawFd) }
 }
@@ -134,11 +142,11 @@ struct MapCreateAttr {
 /// What a map is: the properties the platform loader compares on pin reuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapShape {
-    pub map_type: u32,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-    pub map_flags: u32,
+    pub(crate) map_type: u32,
+    pub(crate) key_size: u32,
+    pub(crate) value_size: u32,
+    pub(crate) max_entries: u32,
+    pub(crate) map_flags: u32,
 }
 
 /// `BPF_MAP_CREATE`. Host loader only: a device daemon never creates maps.
@@ -173,7 +181,10 @@ struct ProgLoadAttr {
 /// A failed `BPF_PROG_LOAD`, with the verifier's log when it gave one.
 #[derive(Debug)]
 pub struct ProgLoadError {
+    /// The kernel's error.
     pub error: io::Error,
+    /// The verifier's log of the second load; empty when it gave none, or
+    /// when the program was too large (`E2BIG`) to be worth a second load.
     pub log: String,
 }
 
@@ -256,12 +267,15 @@ struct MapInfo {
 /// What the kernel says about a map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapSummary {
-    pub shape: MapShape,
+    pub(crate) shape: MapShape,
+    /// The kernel's name of the map: its definition's, characters outside
+    /// `[A-Za-z0-9_.]` dropped, cut to 15.
     pub name: String,
     /// Unique among this boot's maps: a recreated map gets a new id.
-    pub id: u32,
+    pub(crate) id: u32,
 }
 
+/// `BPF_OBJ_GET_INFO_BY_FD` on a map.
 pub fn map_info(fd: &OwnedFd) -> io::Result<MapSummary> {
     let info: MapInfo = obj_info(fd)?;
     let shape = MapShape {
@@ -279,7 +293,7 @@ pub fn map_info(fd: &OwnedFd) -> io::Result<MapSummary> {
 }
 
 /// The memory the kernel charges for a BPF object (`memlock:` in its fdinfo).
-pub fn memlock(fd: &OwnedFd) -> io::Result<u64> {
+pub(crate) fn memlock(fd: &OwnedFd) -> io::Result<u64> {
     let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
     let text = std::fs::read_to_string(&path)?;
     text.lines()
@@ -331,15 +345,18 @@ struct ProgInfo {
 /// What the kernel says about a loaded program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgSummary {
-    pub prog_type: u32,
+    pub(crate) prog_type: u32,
+    /// The kernel's name of the program: its function's, characters outside
+    /// `[A-Za-z0-9_.]` dropped, cut to 15.
     pub name: String,
     /// CLOCK_BOOTTIME ns when the program was loaded.
-    pub load_time_ns: u64,
+    pub(crate) load_time_ns: u64,
     /// Filled only while `kernel.bpf_stats_enabled` is 1.
-    pub run_time_ns: u64,
-    pub run_cnt: u64,
+    pub(crate) run_time_ns: u64,
+    pub(crate) run_cnt: u64,
 }
 
+/// `BPF_OBJ_GET_INFO_BY_FD` on a program.
 pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgSummary> {
     let info: ProgInfo = obj_info(fd)?;
     Ok(ProgSummary {
@@ -367,7 +384,7 @@ struct ElemAttr {
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`; `Ok(false)` when the key is absent.
-pub fn map_lookup(fd: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_lookup(fd: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
@@ -382,7 +399,7 @@ pub fn map_lookup(fd: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool
 }
 
 /// `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`.
-pub fn map_update(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub(crate) fn map_update(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
@@ -393,7 +410,7 @@ pub fn map_update(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
 }
 
 /// `BPF_MAP_GET_NEXT_KEY`; `Ok(false)` after the last key.
-pub fn map_next_key(fd: &OwnedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_next_key(fd: &OwnedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.map_or(0, |k| k.as_ptr() as u64),
@@ -421,7 +438,7 @@ struct BatchAttr {
 }
 
 /// Outcome of one `BPF_MAP_LOOKUP_BATCH` call.
-pub enum Batch {
+pub(crate) enum Batch {
     /// `n` entries were copied; more may follow.
     More(usize),
     /// `n` entries were copied and the map is exhausted.
@@ -435,7 +452,7 @@ pub enum Batch {
 /// `BPF_MAP_LOOKUP_BATCH`. `token` carries the position between calls:
 /// `None` starts from the beginning; the kernel writes the next position to
 /// `out_token`, which the caller passes as `token` next time.
-pub fn map_lookup_batch(
+pub(crate) fn map_lookup_batch(
     fd: &OwnedFd,
     token: Option<&[u8]>,
     out_token: &mut [u8],
@@ -463,8 +480,8 @@ pub fn map_lookup_batch(
     }
 }
 
-pub const PERF_TYPE_SOFTWARE: u32 = 1;
-pub const PERF_TYPE_TRACEPOINT: u32 = 2;
+pub(crate) const PERF_TYPE_SOFTWARE: u32 = 1;
+pub(crate) const PERF_TYPE_TRACEPOINT: u32 = 2;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
 const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
@@ -495,7 +512,7 @@ struct PerfEventAttr {
 }
 
 /// `perf_event_open(2)` for a tracepoint or software event on one CPU, all tasks.
-pub fn perf_event_open(event_type: u32, config: u64, cpu: i32) -> io::Result<OwnedFd> {
+pub(crate) fn perf_event_open(event_type: u32, config: u64, cpu: i32) -> io::Result<OwnedFd> {
     let attr = PerfEventAttr {
         event_type,
         size: std::mem::size_of::<PerfEventAttr>() as u32,
@@ -522,7 +539,7 @@ pub fn perf_event_open(event_type: u32, config: u64, cpu: i32) -> io::Result<Own
 }
 
 /// Attaches `prog` to the perf event and enables it.
-pub fn perf_event_attach(event: &OwnedFd, prog: &OwnedFd) -> io::Result<()> {
+pub(crate) fn perf_event_attach(event: &OwnedFd, prog: &OwnedFd) -> io::Result<()> {
     for (request, arg) in [
         (PERF_EVENT_IOC_SET_BPF, prog.as_raw_fd() as libc::c_ulong),
         (PERF_EVENT_IOC_ENABLE, 0),

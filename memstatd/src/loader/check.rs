@@ -8,28 +8,51 @@ use super::elf::{Elf, MapDef, EM_BPF, LD_IMM64, MAP_DEF_SIZE, PROG_DEF_SIZE, R_B
 use object::elf::SHT_REL;
 use std::fmt;
 
+/// One object-format rule of the platform bpfloader, named after what it
+/// requires; `clause` and `title` give its PLATFORM.md clause and wording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
+    /// §1: an ELF64 little-endian file for `EM_BPF`.
     ElfFormat,
+    /// §1.4.1: `maps` holds whole 120-byte map definitions, `progs` whole
+    /// 92-byte program definitions.
     DefinitionSizes,
+    /// §1.4.2: symbols are named through the section-header string table, so
+    /// `.symtab`'s `sh_link` must be `e_shstrndx`.
     SymbolNames,
+    /// §1.4.3: no global or static data (`.data`, `.rodata`, `.bss`).
     NoGlobalData,
+    /// §1.4.3: no BPF-to-BPF calls or `.text` subprograms.
     NoSubprograms,
+    /// §1.4.3: only map references, on `BPF_LD_IMM64`, are relocated.
     MapRelocationsOnly,
+    /// §1.4.3: each `.rel<sec>` directly follows its code section.
     RelocationPlacement,
+    /// §1.4.4: every code section has its `<func>_def` in `progs`, and
+    /// there is a `progs` section: the loader reads it before any code and
+    /// refuses an object without one.
     ProgramDefinitions,
+    /// §1.4.5: every code section's prefix is a program type memstat's
+    /// location, /system/etc/bpf/memstat/, allows (patches/system/bpf); the
+    /// loader refuses the whole object otherwise.
     ProgramTypes,
+    /// §1.4.5: no BTF CO-RE relocations.
     NoCoreRelocations,
+    /// §1.4.6: kernel version ranges are not empty.
     KernelRange,
+    /// §1.1: `bpf_map_def.zero` is 0.
     MapZeroField,
+    /// §1.1: map keys under 1024 bytes and values under 65536.
     MapLimits,
+    /// §1.3: a NUL-terminated `license` section.
     License,
+    /// §1.3: no `critical` section: memstat must never block boot.
     NotCritical,
 }
 
 impl Rule {
     /// The clause of PLATFORM.md the rule comes from.
-    pub fn clause(self) -> &'static str {
+    pub(crate) fn clause(self) -> &'static str {
         match self {
             Rule::ElfFormat => "1",
             Rule::DefinitionSizes => "1.4.1",
@@ -46,7 +69,7 @@ impl Rule {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Rule::ElfFormat => "ELF64 little-endian, e_machine EM_BPF",
             Rule::DefinitionSizes => "maps is N x 120 bytes and progs M x 92",
@@ -55,8 +78,12 @@ impl Rule {
             Rule::NoSubprograms => "no BPF-to-BPF calls or .text subprograms",
             Rule::MapRelocationsOnly => "only map references on BPF_LD_IMM64 are relocated",
             Rule::RelocationPlacement => ".rel<sec> directly follows its code section",
-            Rule::ProgramDefinitions => "every code section has a <func>_def in progs",
-            Rule::ProgramTypes => "program types kprobe, kretprobe, uprobe, uretprobe, perf_event, skfilter, tracepoint",
+            Rule::ProgramDefinitions => {
+                "a progs section, and a <func>_def in it for every code section"
+            }
+            Rule::ProgramTypes => {
+                "program types tracepoint and perf_event, as /system/etc/bpf/memstat/ allows"
+            }
             Rule::NoCoreRelocations => "no BTF CO-RE relocations",
             Rule::KernelRange => "kernel version ranges are not empty",
             Rule::MapZeroField => "bpf_map_def.zero is 0",
@@ -67,10 +94,12 @@ impl Rule {
     }
 }
 
+/// One broken rule, with what breaks it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
+    /// The rule broken.
     pub rule: Rule,
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl fmt::Display for Violation {
@@ -85,16 +114,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Section-name prefixes the platform loader accepts from /system/etc/bpf.
-pub const PROGRAM_PREFIXES: &[&str] = &[
-    "kprobe/",
-    "kretprobe/",
-    "uprobe/",
-    "uretprobe/",
-    "perf_event/",
-    "skfilter/",
-    "tracepoint/",
-];
+/// Section-name prefixes of the program types the platform loader accepts
+/// from /system/etc/bpf/memstat/ (patches/system/bpf).
+pub(crate) const PROGRAM_PREFIXES: &[&str] = &["perf_event/", "tracepoint/"];
 
 /// Checks `bytes` (object `name`) against every format rule.
 pub fn check(name: &str, bytes: &[u8]) -> Vec<Violation> {
@@ -107,7 +129,7 @@ pub fn check(name: &str, bytes: &[u8]) -> Vec<Violation> {
     }
 }
 
-pub fn check_elf(elf: &Elf) -> Vec<Violation> {
+pub(crate) fn check_elf(elf: &Elf) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut fail = |rule, detail: String| out.push(Violation { rule, detail });
 
@@ -239,13 +261,20 @@ fn check_maps(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
 
 fn check_programs(elf: &Elf, fail: &mut impl FnMut(Rule, String)) {
     let progs = elf.section("progs");
+    if progs.is_none() {
+        fail(
+            Rule::ProgramDefinitions,
+            "no progs section: the platform loader refuses an object without programs".into(),
+        );
+    }
     let maps_index = elf.section("maps").map(|s| s.index);
     for code in elf.code_sections().filter(|s| s.name != ".text") {
         if !PROGRAM_PREFIXES.iter().any(|p| code.name.starts_with(p)) {
             fail(
                 Rule::ProgramTypes,
                 format!(
-                    "section {} is not a program type the platform loads",
+                    "section {} is not a program type /system/etc/bpf/memstat/ allows \
+                     (tracepoint/ or perf_event/)",
                     code.name
                 ),
             );

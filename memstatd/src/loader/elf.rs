@@ -7,59 +7,70 @@ use object::read::elf::{FileHeader, Rel as _, SectionHeader as _, Sym as _};
 use object::LittleEndian as LE;
 use thiserror::Error;
 
+/// Size of `struct bpf_map_def` in the platform's `bpf_map_def.h`.
 pub const MAP_DEF_SIZE: usize = 120;
-pub const PROG_DEF_SIZE: usize = 92;
-pub const EM_BPF: u16 = 247;
+pub(crate) const PROG_DEF_SIZE: usize = 92;
+pub(crate) const EM_BPF: u16 = 247;
 /// `BPF_LD | BPF_IMM | BPF_DW`: the only instruction the loader relocates.
-pub const LD_IMM64: u8 = 0x18;
-pub const R_BPF_64_64: u32 = 1;
+pub(crate) const LD_IMM64: u8 = 0x18;
+pub(crate) const R_BPF_64_64: u32 = 1;
 
+/// The bytes are not an ELF64 little-endian file the loader can read.
 #[derive(Debug, Error)]
 #[error("{object}: not a readable ELF64 little-endian file: {reason}")]
 pub struct ParseError {
-    pub object: String,
-    pub reason: String,
+    pub(crate) object: String,
+    pub(crate) reason: String,
 }
 
+/// One section: its header fields the loader uses, and its contents.
 #[derive(Clone, Debug)]
 pub struct Section {
+    /// Index in the section header table, as symbols and relocations name it.
     pub index: usize,
+    /// Name from the section-header string table.
     pub name: String,
-    pub sh_type: u32,
-    pub flags: u64,
-    pub link: u32,
-    pub info: u32,
+    pub(crate) sh_type: u32,
+    pub(crate) flags: u64,
+    pub(crate) link: u32,
+    pub(crate) info: u32,
+    /// Contents; zeroes for `SHT_NOBITS`.
     pub data: Vec<u8>,
 }
 
+/// One `.symtab` entry.
 #[derive(Clone, Debug)]
 pub struct Symbol {
+    /// Name, looked up (as the platform loader does) in the section-header
+    /// string table.
     pub name: String,
-    pub section: usize,
+    pub(crate) section: usize,
+    /// `st_value`: the offset in its section.
     pub value: u64,
-    pub size: u64,
-    pub kind: u8,
+    pub(crate) kind: u8,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Relocation {
-    pub offset: u64,
-    pub symbol: usize,
-    pub r_type: u32,
+pub(crate) struct Relocation {
+    pub(crate) offset: u64,
+    pub(crate) symbol: usize,
+    pub(crate) r_type: u32,
 }
 
 /// The raw view of an object, before any rule is applied.
 #[derive(Clone, Debug)]
 pub struct Elf {
-    pub machine: u16,
-    pub shstrndx: usize,
-    pub sections: Vec<Section>,
+    pub(crate) machine: u16,
+    pub(crate) shstrndx: usize,
+    pub(crate) sections: Vec<Section>,
     /// `sh_link` of `.symtab`.
-    pub symtab_link: Option<u32>,
+    pub(crate) symtab_link: Option<u32>,
+    /// Every `.symtab` entry, in table order.
     pub symbols: Vec<Symbol>,
 }
 
 impl Elf {
+    /// Parses `bytes`, the object named `object` in errors.
     pub fn parse(object: &str, bytes: &[u8]) -> Result<Self, ParseError> {
         let fail = |reason: String| ParseError {
             object: object.to_owned(),
@@ -128,7 +139,6 @@ impl Elf {
                     name: name_at(sym.st_name(endian)),
                     section: sym.st_shndx(endian) as usize,
                     value: sym.st_value(endian),
-                    size: sym.st_size(endian),
                     kind: sym.st_type(),
                 });
             }
@@ -142,6 +152,7 @@ impl Elf {
         })
     }
 
+    /// The first section named `name`.
     pub fn section(&self, name: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.name == name)
     }
@@ -158,7 +169,7 @@ impl Elf {
     }
 
     /// Relocations of a `SHT_REL` section.
-    pub fn relocations(&self, rel: &Section) -> Vec<Relocation> {
+    pub(crate) fn relocations(&self, rel: &Section) -> Vec<Relocation> {
         rel.data
             .chunks_exact(std::mem::size_of::<elf::Rel64<LE>>())
             .map(|chunk| {
@@ -189,7 +200,7 @@ impl Elf {
     }
 
     /// A little-endian u32 section such as `bpfloader_min_ver`.
-    pub fn u32_section(&self, name: &str) -> Option<u32> {
+    pub(crate) fn u32_section(&self, name: &str) -> Option<u32> {
         let s = self.section(name)?;
         Some(u32::from_le_bytes(s.data.get(..4)?.try_into().ok()?))
     }
@@ -202,25 +213,31 @@ fn le32(bytes: &[u8], at: usize) -> u32 {
 /// `struct bpf_map_def` (120 bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapDef {
+    /// The map's name: its symbol in `maps`.
     pub name: String,
+    /// `BPF_MAP_TYPE_*`.
     pub map_type: u32,
+    /// Key size, in bytes.
     pub key_size: u32,
+    /// Value size, in bytes.
     pub value_size: u32,
+    /// Capacity, in entries.
     pub max_entries: u32,
-    pub map_flags: u32,
-    pub zero: u32,
-    pub gid: u32,
-    pub mode: u32,
-    pub bpfloader_min_ver: u32,
-    pub bpfloader_max_ver: u32,
-    pub min_kver: u32,
-    pub max_kver: u32,
-    pub shared: bool,
-    pub ignore_on: u8,
-    pub uid: u32,
+    pub(crate) map_flags: u32,
+    pub(crate) zero: u32,
+    pub(crate) gid: u32,
+    pub(crate) mode: u32,
+    pub(crate) bpfloader_min_ver: u32,
+    pub(crate) bpfloader_max_ver: u32,
+    pub(crate) min_kver: u32,
+    pub(crate) max_kver: u32,
+    pub(crate) shared: bool,
+    pub(crate) ignore_on: u8,
+    pub(crate) uid: u32,
 }
 
 impl MapDef {
+    /// Reads the definition `raw` (at least `MAP_DEF_SIZE` bytes) of map `name`.
     pub fn parse(name: &str, raw: &[u8]) -> Self {
         MapDef {
             name: name.to_owned(),
@@ -246,18 +263,19 @@ impl MapDef {
 /// `struct bpf_prog_def` (92 bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgDef {
-    pub uid: u32,
-    pub gid: u32,
-    pub min_kver: u32,
-    pub max_kver: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) min_kver: u32,
+    pub(crate) max_kver: u32,
+    /// A load failure skips the program instead of aborting its object.
     pub optional: bool,
-    pub ignore_on: u8,
-    pub bpfloader_min_ver: u32,
-    pub bpfloader_max_ver: u32,
+    pub(crate) ignore_on: u8,
+    pub(crate) bpfloader_min_ver: u32,
+    pub(crate) bpfloader_max_ver: u32,
 }
 
 impl ProgDef {
-    pub fn parse(raw: &[u8]) -> Self {
+    pub(crate) fn parse(raw: &[u8]) -> Self {
         ProgDef {
             uid: le32(raw, 0),
             gid: le32(raw, 4),
@@ -273,12 +291,16 @@ impl ProgDef {
 
 /// The bits of `ignore_on_*` (maps: byte 113; programs: byte 17).
 pub mod ignore_on {
+    /// Not created or loaded on eng builds. The host loader has no build type
+    /// and ignores this bit.
     pub const ENG: u8 = 1 << 0;
+    /// Not created or loaded on user builds; ignored by the host loader.
     pub const USER: u8 = 1 << 1;
+    /// Not created or loaded on userdebug builds; ignored by the host loader.
     pub const USERDEBUG: u8 = 1 << 2;
-    pub const ARM32: u8 = 1 << 3;
-    pub const AARCH64: u8 = 1 << 4;
-    pub const X86_32: u8 = 1 << 5;
-    pub const X86_64: u8 = 1 << 6;
-    pub const RISCV64: u8 = 1 << 7;
+    pub(crate) const ARM32: u8 = 1 << 3;
+    pub(crate) const AARCH64: u8 = 1 << 4;
+    pub(crate) const X86_32: u8 = 1 << 5;
+    pub(crate) const X86_64: u8 = 1 << 6;
+    pub(crate) const RISCV64: u8 = 1 << 7;
 }

@@ -15,23 +15,33 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The platform bpfloader version we play (Android 14 QPR2 and later).
-pub const LOADER_VERSION: u32 = 41;
+pub(crate) const LOADER_VERSION: u32 = 41;
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 const BPF_PSEUDO_MAP_FD: u8 = 1;
 const PROG_PIN_MODE: u32 = 0o440;
 
+/// What the loader did with one map or program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Created (a map) or loaded (a program) now, and pinned.
     Created,
+    /// An existing pin was kept: a compatible map, or any program of the right
+    /// type, as the platform does.
     Reused,
+    /// Not loaded, for the reason given: outside its loader or kernel version
+    /// range, ignored on this architecture, or an optional program the verifier
+    /// rejected.
     Skipped(String),
 }
 
 /// What happened to each map and program of one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadReport {
-    pub object: String,
+    pub(crate) object: String,
+    /// Each map by name, in definition order; `*` when the whole object was
+    /// skipped.
     pub maps: Vec<(String, Outcome)>,
+    /// Each program by section name, in definition order.
     pub programs: Vec<(String, Outcome)>,
 }
 
@@ -46,45 +56,72 @@ impl fmt::Display for LoadReport {
     }
 }
 
+/// Why an object could not be loaded. Maps pinned before the failure stay.
 #[derive(Debug, Error)]
 pub enum LoadError {
+    /// The object breaks the platform bpfloader's rules; nothing was loaded.
     #[error(
         "{object}: rejected by the platform bpfloader's rules:\n  {}",
         list(violations)
     )]
     Format {
+        /// The object's name.
         object: String,
+        /// Every rule it breaks.
         violations: Vec<Violation>,
     },
+    /// The kernel release could not be read or parsed, so version ranges
+    /// cannot be applied.
     #[error("cannot tell the running kernel's version: {0}")]
     KernelVersion(io::Error),
+    /// The pin root given is not on a bpffs mount.
     #[error("{0} is not a bpffs mount: mount one with `mount -t bpf bpf {0}`")]
     NotBpffs(String),
+    /// A pin already exists where a map or program goes, and does not match it.
     #[error(
         "{object}: existing pin {path} is incompatible (rule 1.4.8): it holds {found}, the object defines {wanted}; \
          remove the pin (it is stale, from another build) and load again"
     )]
     IncompatiblePin {
+        /// The object's name.
         object: String,
+        /// The pin found.
         path: PathBuf,
+        /// What the pin holds.
         found: String,
+        /// What the object defines.
         wanted: String,
     },
+    /// The kernel refused to create a map.
     #[error("{object}: cannot create map {map}: {source}")]
     MapCreate {
+        /// The object's name.
         object: String,
+        /// The map's name.
         map: String,
+        /// The `BPF_MAP_CREATE` error.
         source: io::Error,
     },
+    /// A pin could not be made, opened, or given its owner and mode.
     #[error("cannot pin {path}: {source}")]
-    Pin { path: PathBuf, source: io::Error },
+    Pin {
+        /// The pin.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A program not marked optional failed to load, which aborts the rest of
+    /// its object.
     #[error(
         "{object}: program {section} failed to load (rule 1.4.7: a mandatory program aborts the rest of its object; \
          maps already pinned stay): {reason}"
     )]
     MandatoryProgram {
+        /// The object's name.
         object: String,
+        /// The program's section name.
         section: String,
+        /// The verifier's or kernel's reason.
         reason: String,
         /// What was loaded before the failure (maps stay pinned).
         report: Box<LoadReport>,
@@ -114,7 +151,7 @@ impl HostLoader {
     }
 
     /// As `new`, but pretending the kernel is `kernel` (for range rules).
-    pub fn with_kernel(pin_root: &Path, kernel: KernelVersion) -> Result<Self, LoadError> {
+    pub(crate) fn with_kernel(pin_root: &Path, kernel: KernelVersion) -> Result<Self, LoadError> {
         if !is_bpffs(pin_root) {
             return Err(LoadError::NotBpffs(pin_root.display().to_string()));
         }
@@ -123,10 +160,6 @@ impl HostLoader {
             kernel,
             arch_bit: kernel_arch_bit(),
         })
-    }
-
-    pub fn pin_root(&self) -> &Path {
-        &self.pin_root
     }
 
     /// Loads object `name` (file name without `.o`) from its ELF bytes.
@@ -399,13 +432,13 @@ fn verifier_reason(e: &sys::ProgLoadError) -> String {
     }
 }
 
+/// The type of a program section; the format check has refused any prefix
+/// but these two before anything is loaded.
 fn program_type(section: &str) -> u32 {
-    let prefix = section.split('/').next().unwrap_or("");
-    match prefix {
-        "kprobe" | "kretprobe" | "uprobe" | "uretprobe" => sys::BPF_PROG_TYPE_KPROBE,
-        "perf_event" => sys::BPF_PROG_TYPE_PERF_EVENT,
-        "skfilter" => sys::BPF_PROG_TYPE_SOCKET_FILTER,
-        _ => sys::BPF_PROG_TYPE_TRACEPOINT,
+    if section.starts_with("perf_event/") {
+        sys::BPF_PROG_TYPE_PERF_EVENT
+    } else {
+        sys::BPF_PROG_TYPE_TRACEPOINT
     }
 }
 
@@ -426,6 +459,7 @@ fn is_bpffs(path: &Path) -> bool {
     let Ok(cpath) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return false;
     };
+    // SAFETY: statfs is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: cpath is NUL-terminated and st is a valid statfs buffer.
     unsafe { libc::statfs(cpath.as_ptr(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC }
@@ -433,16 +467,8 @@ fn is_bpffs(path: &Path) -> bool {
 
 /// The `ignore_on_*` bit of the running kernel's architecture.
 fn kernel_arch_bit() -> u8 {
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: uts is a valid utsname buffer.
-    unsafe { libc::uname(&mut uts) };
-    let machine: Vec<u8> = uts
-        .machine
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    match machine.as_slice() {
+    let machine = crate::system::machine().unwrap_or_default();
+    match machine.as_bytes() {
         b"x86_64" => ignore_on::X86_64,
         b"aarch64" => ignore_on::AARCH64,
         b"riscv64" => ignore_on::RISCV64,

@@ -30,15 +30,15 @@ pub fn program_def(elf: &Elf, func: &str) -> Option<ProgDef> {
 
 /// A kernel version as the platform compares it: `(major << 24) + (minor << 16) + sub`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct KernelVersion(pub u32);
+pub(crate) struct KernelVersion(pub u32);
 
 impl KernelVersion {
-    pub fn new(major: u32, minor: u32, sub: u32) -> Self {
+    pub(crate) fn new(major: u32, minor: u32, sub: u32) -> Self {
         KernelVersion((major << 24) + (minor << 16) + sub.min(0xFFFF))
     }
 
     /// Parses a `uname -r` release such as `6.18.44-fc-v769`.
-    pub fn parse(release: &str) -> Option<Self> {
+    pub(crate) fn parse(release: &str) -> Option<Self> {
         let mut parts = release.split(|c: char| !c.is_ascii_digit());
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
@@ -47,9 +47,9 @@ impl KernelVersion {
     }
 
     /// The running kernel.
-    pub fn running() -> std::io::Result<Self> {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
-        Self::parse(release.trim()).ok_or_else(|| {
+    pub(crate) fn running() -> std::io::Result<Self> {
+        let release = crate::system::kernel_release()?;
+        Self::parse(&release).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("cannot parse kernel release {release:?}"),
@@ -58,12 +58,12 @@ impl KernelVersion {
     }
 
     /// `LINUX_VERSION_CODE` form, for `BPF_PROG_LOAD`'s `kern_version`.
-    pub fn code(self) -> u32 {
+    pub(crate) fn code(self) -> u32 {
         let (major, minor, sub) = (self.0 >> 24, (self.0 >> 16) & 0xFF, self.0 & 0xFFFF);
         (major << 16) + (minor << 8) + sub.min(255)
     }
 
-    pub fn in_range(self, min: u32, max: u32) -> bool {
+    pub(crate) fn in_range(self, min: u32, max: u32) -> bool {
         min <= self.0 && self.0 < max
     }
 }
