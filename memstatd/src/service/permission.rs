@@ -14,7 +14,9 @@ pub enum Access {
     OwnUid,
 }
 
+/// root (init, `adb root`).
 pub const AID_ROOT: u32 = 0;
+/// system: system_server and the platform daemons that run as it.
 pub const AID_SYSTEM: u32 = 1000;
 /// dumpsys and bugreports (dumpstate) run as shell.
 pub const AID_SHELL: u32 = 2000;

@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 /// without blocking.
 const CHUNK: usize = 4096;
 
+/// A dump's output fd that gives up at its deadline: written to only when
+/// poll says it has room, so no write blocks past it.
 pub struct DumpFd<'a> {
     fd: BorrowedFd<'a>,
     deadline: Instant,
 }
 
 impl<'a> DumpFd<'a> {
+    /// `fd`, to be written within `limit` from now.
     pub fn new(fd: BorrowedFd<'a>, limit: Duration) -> Self {
         DumpFd {
             fd,

@@ -3,8 +3,11 @@
 //! or exception. The binder glue only reads a call's arguments, works out
 //! the caller and writes this back.
 
-use super::aidl::parcelables::{DumpResult, SystemStats, UidStats};
-use super::aidl::MAX_UIDS;
+use super::aidl::memstat::DumpResult::DumpResult;
+use super::aidl::memstat::IMemStat::{self as interface, MAX_UIDS};
+use super::aidl::memstat::SystemStats::SystemStats;
+use super::aidl::memstat::UidStats::UidStats;
+use super::convert;
 use super::dump_fd::DumpFd;
 use super::protocol::Status;
 use crate::service::{Caller, DumpError, Outcome, Service};
@@ -44,7 +47,7 @@ pub fn uid_stats(
     uids: &[i32],
     caller: Caller,
 ) -> Result<Vec<UidStats>, Exception> {
-    if uids.len() > MAX_UIDS {
+    if uids.len() > MAX_UIDS as usize {
         return Err(Exception::IllegalArgument(format!(
             "{} UIDs asked for; getUidStats takes at most {MAX_UIDS} (IMemStat.MAX_UIDS): \
              ask in several calls",
@@ -72,7 +75,7 @@ pub fn uid_stats(
         .uids
         .unwrap_or_default()
         .iter()
-        .map(UidStats::from)
+        .map(convert::uid_stats)
         .collect())
 }
 
@@ -80,7 +83,7 @@ pub fn uid_stats(
 pub fn system_stats(service: &Service, caller: Caller) -> Result<SystemStats, Exception> {
     let args = ["--section".to_owned(), "header,overflow,system".to_owned()];
     let report = service.report_model(&args, caller)?;
-    Ok(SystemStats::from_report(&report))
+    Ok(convert::system_stats(&report))
 }
 
 /// `reset()`: the new generation's id.
@@ -117,6 +120,16 @@ fn action(service: &Service, args: &[String], caller: Caller) -> Result<Vec<u8>,
         )),
     }
 }
+
+// DumpResult.status is a `Status` as IMemStat's STATUS_* constants number them.
+const _: () = assert!(
+    interface::STATUS_OK == Status::Ok as i32
+        && interface::STATUS_THRESHOLD_CROSSED == Status::ThresholdCrossed as i32
+        && interface::STATUS_USAGE == Status::Usage as i32
+        && interface::STATUS_DENIED == Status::Denied as i32
+        && interface::STATUS_FAILED == Status::Failed as i32
+        && interface::STATUS_UNAVAILABLE == Status::Unavailable as i32
+);
 
 /// `dumpTo(in ParcelFileDescriptor fd, in String[] args)`: the dump written
 /// to `fd` within `limit`, and how it ended (the socket's end frame).
@@ -297,7 +310,7 @@ mod tests {
     #[test]
     fn uid_lists_are_bounded_and_checked() {
         let f = Fixture::new("bounds");
-        let many: Vec<i32> = (0..=MAX_UIDS as i32).collect();
+        let many: Vec<i32> = (0..=MAX_UIDS).collect();
         match uid_stats(&f.service, &many, SHELL) {
             Err(Exception::IllegalArgument(m)) => assert!(m.contains("MAX_UIDS"), "{m}"),
             r => panic!("{r:?}"),
@@ -306,9 +319,9 @@ mod tests {
             Err(Exception::IllegalArgument(m)) => assert!(m.contains("uid -1"), "{m}"),
             r => panic!("{r:?}"),
         }
-        let asked: Vec<i32> = (10_000..10_000 + MAX_UIDS as i32).collect();
+        let asked: Vec<i32> = (10_000..10_000 + MAX_UIDS).collect();
         let got = uid_stats(&f.service, &asked, SHELL).expect("MAX_UIDS UIDs");
-        assert_eq!(got.len(), MAX_UIDS);
+        assert_eq!(got.len(), MAX_UIDS as usize);
     }
 
     #[test]
@@ -317,15 +330,15 @@ mod tests {
         let s = system_stats(&f.service, APP).expect("system stats");
         assert!(s.generation >= 1, "{s:?}");
         assert!(
-            0 < s.window_start_ms && s.window_start_ms <= s.window_end_ms,
+            0 < s.windowStartMs && s.windowStartMs <= s.windowEndMs,
             "{s:?}"
         );
         assert!(
-            s.mem_total_kb > 0 && s.mem_available_kb <= s.mem_total_kb,
+            s.memTotalKb > 0 && s.memAvailableKb <= s.memTotalKb,
             "{s:?}"
         );
         // Without counters nothing overflowed.
-        assert_eq!((s.overflow_syscalls, s.overflow_errors), (0, 0));
+        assert_eq!((s.overflowSyscalls, s.overflowErrors), (0, 0));
     }
 
     #[test]
@@ -362,7 +375,7 @@ mod tests {
                 limit,
             )
         });
-        assert_eq!(r, DumpResult::default());
+        assert_eq!((r.status, r.message.as_str()), (Status::Ok as i32, ""));
         assert!(out.contains("generation 1"), "{out}");
 
         let (r, out) = written(|fd| dump_to(&f.service, fd, &args(&["--bogus"]), SHELL, limit));
@@ -394,7 +407,7 @@ mod tests {
         );
 
         let (r, out) = written(|fd| dumpsys(&f.service, fd, &[c"-a"], SHELL));
-        assert_eq!(r, DumpResult::default());
+        assert_eq!((r.status, r.message.as_str()), (Status::Ok as i32, ""));
         assert!(out.contains("PROBES"), "{out}");
     }
 }

@@ -10,9 +10,9 @@
 
 use std::io::{self, Read, Write};
 
-pub const MAGIC: &[u8; 6] = b"MSTAT\x01";
+pub(crate) const MAGIC: &[u8; 6] = b"MSTAT\x01";
 /// Largest request payload: far above any real argument list.
-pub const MAX_REQUEST: usize = 64 * 1024;
+pub(crate) const MAX_REQUEST: usize = 64 * 1024;
 /// Largest data frame the daemon writes (the CLI accepts any up to 16 MiB).
 const FRAME: usize = 64 * 1024;
 const MAX_FRAME: usize = 16 << 20;
@@ -24,11 +24,13 @@ const END: u8 = b'E';
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
+    /// The dump ran to its end.
     Ok = 0,
     /// A `--fail-if` threshold was crossed.
     ThresholdCrossed = 1,
     /// Bad arguments.
     Usage = 2,
+    /// The caller may not do what it asked.
     Denied = 3,
     /// The daemon could not do what was asked.
     Failed = 4,
@@ -37,7 +39,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn from_byte(b: u8) -> Option<Self> {
+    pub(crate) fn from_byte(b: u8) -> Option<Self> {
         [
             Status::Ok,
             Status::ThresholdCrossed,
@@ -51,7 +53,7 @@ impl Status {
     }
 }
 
-pub fn write_request(w: &mut impl Write, args: &[String]) -> io::Result<()> {
+pub(crate) fn write_request(w: &mut impl Write, args: &[String]) -> io::Result<()> {
     let mut payload = Vec::new();
     for a in args {
         if a.contains('\0') {
@@ -80,7 +82,7 @@ pub fn write_request(w: &mut impl Write, args: &[String]) -> io::Result<()> {
 }
 
 /// Reads one request. Errors say what was wrong with it, for the client.
-pub fn read_request(r: &mut impl Read) -> Result<Vec<String>, String> {
+pub(crate) fn read_request(r: &mut impl Read) -> Result<Vec<String>, String> {
     let mut head = [0u8; 10];
     r.read_exact(&mut head).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => "bad request: it ended before its 10-byte header".into(),
@@ -124,13 +126,13 @@ pub fn read_request(r: &mut impl Read) -> Result<Vec<String>, String> {
 }
 
 /// Wraps a dump's output in data frames.
-pub struct FrameWriter<W: Write> {
+pub(crate) struct FrameWriter<W: Write> {
     inner: W,
     buf: Vec<u8>,
 }
 
 impl<W: Write> FrameWriter<W> {
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         FrameWriter {
             inner,
             buf: Vec::with_capacity(FRAME),
@@ -150,7 +152,7 @@ impl<W: Write> FrameWriter<W> {
     }
 
     /// Sends what is buffered, then the end frame.
-    pub fn finish(mut self, status: Status, message: &str) -> io::Result<()> {
+    pub(crate) fn finish(mut self, status: Status, message: &str) -> io::Result<()> {
         self.emit()?;
         let mut end = vec![END, 0, 0, 0, 0, status as u8];
         end.extend_from_slice(message.as_bytes());
@@ -178,7 +180,10 @@ impl<W: Write> Write for FrameWriter<W> {
 
 /// Reads a response, copying data frames to `out` as they come; returns the
 /// end frame's status and message.
-pub fn read_response(r: &mut impl Read, out: &mut impl Write) -> io::Result<(Status, String)> {
+pub(crate) fn read_response(
+    r: &mut impl Read,
+    out: &mut impl Write,
+) -> io::Result<(Status, String)> {
     let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
     loop {
         let mut head = [0u8; 5];

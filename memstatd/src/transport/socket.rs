@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// Where memstatd listens unless told otherwise.
 pub const DEFAULT_PATH: &str = "/run/memstat/memstatd.sock";
 
+/// What one daemon gives its clients; the defaults fit a device.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Clients served at once; more get a "busy" answer at once.
@@ -75,6 +76,7 @@ impl Socket {
         })
     }
 
+    /// The socket file.
     pub fn path(&self) -> &Path {
         &self.path
     }

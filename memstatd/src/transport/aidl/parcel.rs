@@ -4,11 +4,11 @@
 //! declaration order. A reader reads only the fields that fit in that size
 //! and skips whatever follows them, so either side may know fields the other
 //! does not (fields are only ever appended). binder's Parcel implements the
-//! primitives on Android (`transport::binder`); the tests use an in-memory
-//! one.
+//! primitives on Android (`on_binder`); the tests use an in-memory one.
 
-/// binder's `NON_NULL_PARCELABLE_FLAG` and `NULL_PARCELABLE_FLAG`.
+/// binder's `NON_NULL_PARCELABLE_FLAG`: a parcelable follows.
 pub const NON_NULL: i32 = 1;
+/// binder's `NULL_PARCELABLE_FLAG`: none does.
 pub const NULL: i32 = 0;
 
 /// What is wrong with a parcel, as binder's status codes name it.
@@ -22,27 +22,41 @@ pub enum WireError {
     UnexpectedNull,
 }
 
+/// A Parcel being written, as the encoding needs it.
 pub trait ParcelWrite {
+    /// The parcel's own error, which a [`WireError`] becomes.
     type Error: From<WireError>;
+    /// An AIDL `int`.
     fn write_i32(&mut self, v: i32) -> Result<(), Self::Error>;
+    /// An AIDL `long`.
     fn write_i64(&mut self, v: i64) -> Result<(), Self::Error>;
+    /// An AIDL `boolean`.
     fn write_bool(&mut self, v: bool) -> Result<(), Self::Error>;
+    /// An AIDL `double`.
     fn write_f64(&mut self, v: f64) -> Result<(), Self::Error>;
     /// A non-null UTF-16 string on the wire.
     fn write_str(&mut self, v: &str) -> Result<(), Self::Error>;
+    /// Where the next value goes, in bytes from the start.
     fn position(&self) -> i32;
     /// Overwrites the i32 written at `at`; the position stays where it is.
     fn patch_i32(&mut self, at: i32, v: i32) -> Result<(), Self::Error>;
 }
 
+/// A Parcel being read, as the encoding needs it.
 pub trait ParcelRead {
+    /// The parcel's own error, which a [`WireError`] becomes.
     type Error: From<WireError>;
+    /// An AIDL `int`.
     fn read_i32(&mut self) -> Result<i32, Self::Error>;
+    /// An AIDL `long`.
     fn read_i64(&mut self) -> Result<i64, Self::Error>;
+    /// An AIDL `boolean`.
     fn read_bool(&mut self) -> Result<bool, Self::Error>;
+    /// An AIDL `double`.
     fn read_f64(&mut self) -> Result<f64, Self::Error>;
     /// A non-null string; null is `UnexpectedNull`.
     fn read_string(&mut self) -> Result<String, Self::Error>;
+    /// Where the next value is read from, in bytes from the start.
     fn position(&self) -> i32;
     /// Bytes in the parcel.
     fn size(&self) -> i32;
@@ -52,7 +66,9 @@ pub trait ParcelRead {
 
 /// A structured parcelable: its fields, in the order the .aidl declares them.
 pub trait Parcelable: Default {
+    /// Writes every field.
     fn write_fields<W: ParcelWrite>(&self, w: &mut W) -> Result<(), W::Error>;
+    /// Reads the fields the writer sent.
     fn read_fields<R: ParcelRead>(&mut self, r: &mut Fields<'_, R>) -> Result<(), R::Error>;
 }
 
@@ -95,6 +111,8 @@ pub fn read_body<P: Parcelable, R: ParcelRead>(r: &mut R) -> Result<P, R::Error>
     Ok(p)
 }
 
+/// A parcelable as a value: the non-null flag, then its body; null is
+/// `UnexpectedNull`.
 pub fn read<P: Parcelable, R: ParcelRead>(r: &mut R) -> Result<P, R::Error> {
     match r.read_i32()? {
         NULL => Err(WireError::UnexpectedNull.into()),
@@ -102,6 +120,8 @@ pub fn read<P: Parcelable, R: ParcelRead>(r: &mut R) -> Result<P, R::Error> {
     }
 }
 
+/// `P[]`: the length, then each element as a value; a null array is
+/// `UnexpectedNull`.
 pub fn read_array<P: Parcelable, R: ParcelRead>(r: &mut R) -> Result<Vec<P>, R::Error> {
     let len = r.read_i32()?;
     if len < 0 {
@@ -127,6 +147,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         self.r.position() < self.end
     }
 
+    /// An `int` field.
     pub fn i32(&mut self, into: &mut i32) -> Result<(), R::Error> {
         if self.more() {
             *into = self.r.read_i32()?;
@@ -134,6 +155,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         Ok(())
     }
 
+    /// A `long` field.
     pub fn i64(&mut self, into: &mut i64) -> Result<(), R::Error> {
         if self.more() {
             *into = self.r.read_i64()?;
@@ -141,6 +163,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         Ok(())
     }
 
+    /// A `boolean` field.
     pub fn bool(&mut self, into: &mut bool) -> Result<(), R::Error> {
         if self.more() {
             *into = self.r.read_bool()?;
@@ -148,6 +171,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         Ok(())
     }
 
+    /// A `double` field.
     pub fn f64(&mut self, into: &mut f64) -> Result<(), R::Error> {
         if self.more() {
             *into = self.r.read_f64()?;
@@ -155,6 +179,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         Ok(())
     }
 
+    /// A `String` field.
     pub fn string(&mut self, into: &mut String) -> Result<(), R::Error> {
         if self.more() {
             *into = self.r.read_string()?;
@@ -162,6 +187,7 @@ impl<R: ParcelRead> Fields<'_, R> {
         Ok(())
     }
 
+    /// A parcelable array field.
     pub fn array<P: Parcelable>(&mut self, into: &mut Vec<P>) -> Result<(), R::Error> {
         if self.more() {
             *into = read_array(self.r)?;
