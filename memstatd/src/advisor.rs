@@ -17,58 +17,58 @@ use crate::system::vmstat_rates::{Rate, VmstatRates};
 use serde::Serialize;
 
 /// What the rules look at.
-pub struct Evidence<'a> {
-    pub knobs: &'a VmKnobs,
-    pub thp: &'a ThpSettings,
+pub(crate) struct Evidence<'a> {
+    pub(crate) knobs: &'a VmKnobs,
+    pub(crate) thp: &'a ThpSettings,
     /// Rates over the recent interval, with the samples they came from.
-    pub recent: Option<Recent<'a>>,
-    pub fragmentation: &'a [ZoneFragmentation],
+    pub(crate) recent: Option<Recent<'a>>,
+    pub(crate) fragmentation: &'a [ZoneFragmentation],
     /// Managed pages per zone, to tell the zones that matter from small ones.
-    pub zones: Option<&'a [ZoneWatermarks]>,
+    pub(crate) zones: Option<&'a [ZoneWatermarks]>,
     /// Every UID by its memory-management syscalls in the window, most
     /// first; `None` when the per-UID counters are unavailable.
-    pub memory_callers: Option<&'a [(u32, u64)]>,
+    pub(crate) memory_callers: Option<&'a [(u32, u64)]>,
     /// The UIDs the caller may see; `None` is all.
-    pub visible: Option<&'a [u32]>,
+    pub(crate) visible: Option<&'a [u32]>,
 }
 
 /// The findings, and the evidence that could not be had (so that "nothing
 /// to suggest" is not mistaken for "nothing wrong").
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Advice {
-    pub findings: Vec<Finding>,
-    pub missing: Vec<String>,
+pub(crate) struct Advice {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) missing: Vec<String>,
 }
 
 /// Two vmstat samples and the rates between them.
-pub struct Recent<'a> {
-    pub rates: &'a VmstatRates,
-    pub earlier: &'a Vmstat,
-    pub later: &'a Vmstat,
+pub(crate) struct Recent<'a> {
+    pub(crate) rates: &'a VmstatRates,
+    pub(crate) earlier: &'a Vmstat,
+    pub(crate) later: &'a Vmstat,
 }
 
 /// One measured value against the threshold that made it count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Measure {
-    pub what: String,
-    pub value: String,
-    pub threshold: String,
+pub(crate) struct Measure {
+    pub(crate) what: String,
+    pub(crate) value: String,
+    pub(crate) threshold: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Stable name of the rule.
-    pub rule: &'static str,
-    pub summary: String,
-    pub evidence: Vec<Measure>,
+    pub(crate) rule: &'static str,
+    pub(crate) summary: String,
+    pub(crate) evidence: Vec<Measure>,
     /// The knob, as `vm.<name>` or a THP file, and its current value.
-    pub knob: String,
-    pub knob_value: String,
-    pub suggestion: String,
-    pub tradeoff: &'static str,
+    pub(crate) knob: String,
+    pub(crate) knob_value: String,
+    pub(crate) suggestion: String,
+    pub(crate) tradeoff: &'static str,
     /// UIDs most likely responsible, and on what basis.
-    pub uids: Vec<u32>,
-    pub uids_basis: String,
+    pub(crate) uids: Vec<u32>,
+    pub(crate) uids_basis: String,
 }
 
 /// Zones with less than this share of the managed pages (DMA, DMA32 on big
@@ -90,7 +90,7 @@ const THP_FALLBACK_SHARE: f64 = 0.5;
 /// UIDs a finding names at most.
 const NAMED_UIDS: usize = 3;
 
-pub fn advise(e: &Evidence) -> Advice {
+pub(crate) fn advise(e: &Evidence) -> Advice {
     let rules = [
         compaction,
         direct_reclaim,
@@ -399,15 +399,11 @@ mod tests {
     use super::*;
     use crate::system::buddyinfo;
     use crate::system::fragmentation::fragmentation;
-    use crate::system::reading::Root;
     use crate::system::thp::{self, Choice};
     use crate::system::{vm_knobs, vmstat};
+    use crate::testing::fixture_root;
     use std::time::Duration;
 
-    const ROOT: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/system/root-6.18"
-    );
     const VMSTAT: &str = include_str!("../tests/fixtures/system/vmstat-6.18");
 
     /// The evidence of this machine's captured files, every counter still.
@@ -424,7 +420,7 @@ mod tests {
 
     impl Case {
         fn new() -> Self {
-            let root = Root::new(ROOT);
+            let root = fixture_root("6.18");
             let earlier = vmstat::parse(VMSTAT).unwrap();
             Case {
                 knobs: vm_knobs::read(&root),

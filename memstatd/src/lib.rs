@@ -17,5 +17,7 @@ pub mod report;
 pub mod service;
 pub mod stats;
 pub mod system;
+#[cfg(test)]
+mod testing;
 pub mod transport;
 pub mod uid;

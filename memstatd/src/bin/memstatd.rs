@@ -28,8 +28,8 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
   --device             only open pins another loader made, once they exist
                        (the default on Android, where it waits for
                        bpf.progs_loaded=1)
-  --pin-root DIR       bpffs directory of the pins (host: /sys/fs/bpf/memstat,
-                       device: /sys/fs/bpf)
+  --pin-root DIR       bpffs directory of the pins (/sys/fs/bpf/memstat, where
+                       the platform bpfloader pins /system/etc/bpf/memstat/)
   --socket PATH        Unix socket to serve on (/run/memstat/memstatd.sock;
                        on Android memstatd serves the binder service memstat)
   --state-dir DIR      generations and snapshots (/var/lib/memstat; on
@@ -191,10 +191,10 @@ fn run(o: Options) -> Result<(), String> {
 
     // The transport first: a second daemon stops here, before touching pins.
     let transport = serving::Transport::bind(&o.socket)?;
-    let pin_root = o.pin_root.clone().unwrap_or_else(|| match o.mode {
-        Mode::Host => "/sys/fs/bpf/memstat".into(),
-        Mode::Device => "/sys/fs/bpf".into(),
-    });
+    let pin_root = o
+        .pin_root
+        .clone()
+        .unwrap_or_else(|| memstatd::abi::PIN_ROOT.into());
     let load_errors = match o.mode {
         Mode::Host => host_load(&pin_root)?,
         Mode::Device => {
@@ -320,7 +320,7 @@ mod serving {
         pub fn name(&self) -> String {
             format!(
                 "the binder service {:?}",
-                memstatd::transport::aidl::SERVICE_NAME
+                memstatd::transport::binder::SERVICE_NAME
             )
         }
 

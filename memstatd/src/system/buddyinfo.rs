@@ -9,22 +9,22 @@ use serde::Serialize;
 
 /// More orders than any kernel configuration has: a line longer than this is
 /// not buddyinfo, and the page arithmetic stays far from overflow.
-pub const MAX_ORDERS: usize = 32;
+pub(crate) const MAX_ORDERS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Buddyinfo {
-    pub zones: Vec<ZoneFree>,
+pub(crate) struct Buddyinfo {
+    pub(crate) zones: Vec<ZoneFree>,
 }
 
 /// One zone's free blocks: `free[order]` blocks of `1 << order` pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ZoneFree {
-    pub node: u32,
-    pub zone: String,
-    pub free: Vec<u64>,
+pub(crate) struct ZoneFree {
+    pub(crate) node: u32,
+    pub(crate) zone: String,
+    pub(crate) free: Vec<u64>,
 }
 
-pub fn parse(text: &str) -> Result<Buddyinfo, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Buddyinfo, ParseError> {
     complete(text)?;
     let mut zones: Vec<ZoneFree> = Vec::new();
     for (lineno, line) in numbered(text) {
@@ -84,7 +84,7 @@ pub fn parse(text: &str) -> Result<Buddyinfo, ParseError> {
     Ok(Buddyinfo { zones })
 }
 
-pub fn read(root: &Root) -> Reading<Buddyinfo> {
+pub(crate) fn read(root: &Root) -> Reading<Buddyinfo> {
     root.read("proc/buddyinfo", parse)
 }
 

@@ -42,7 +42,7 @@ use std::fmt;
 
 /// An index in thousandths, as the kernel returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Index(pub i64);
+pub(crate) struct Index(pub i64);
 
 /// The kernel's `%d.%03d` of `index / 1000, index % 1000` (C division,
 /// which truncates like Rust's): -1000 is `-1.000`, and -500 is `0.-500`.
@@ -56,17 +56,17 @@ impl fmt::Display for Index {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ZoneFragmentation {
-    pub node: u32,
-    pub zone: String,
+pub(crate) struct ZoneFragmentation {
+    pub(crate) node: u32,
+    pub(crate) zone: String,
     /// Per order, from 0.
-    pub orders: Vec<OrderIndices>,
+    pub(crate) orders: Vec<OrderIndices>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct OrderIndices {
-    pub fragmentation: Index,
-    pub unusable: Index,
+pub(crate) struct OrderIndices {
+    pub(crate) fragmentation: Index,
+    pub(crate) unusable: Index,
 }
 
 struct ContigInfo {
@@ -115,7 +115,7 @@ fn unusable_free_index(order: usize, info: &ContigInfo) -> Index {
     Index(i64::try_from(unusable * 1000 / info.free_pages).unwrap_or(1000))
 }
 
-pub fn zone_indices(zone: &ZoneFree) -> ZoneFragmentation {
+pub(crate) fn zone_indices(zone: &ZoneFree) -> ZoneFragmentation {
     let orders = (0..zone.free.len())
         .map(|order| {
             let info = contig_info(&zone.free, order);
@@ -132,7 +132,7 @@ pub fn zone_indices(zone: &ZoneFree) -> ZoneFragmentation {
     }
 }
 
-pub fn fragmentation(buddyinfo: &Buddyinfo) -> Vec<ZoneFragmentation> {
+pub(crate) fn fragmentation(buddyinfo: &Buddyinfo) -> Vec<ZoneFragmentation> {
     buddyinfo.zones.iter().map(zone_indices).collect()
 }
 

@@ -17,56 +17,96 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Meminfo {
+pub(crate) struct Meminfo {
     /// Fields in kB (KiB, whatever the file says).
-    pub kb: BTreeMap<String, u64>,
+    pub(crate) kb: BTreeMap<String, u64>,
     /// Unitless fields: the `HugePages_*` page counts.
-    pub counts: BTreeMap<String, u64>,
+    pub(crate) counts: BTreeMap<String, u64>,
 }
 
 /// The fields that matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum MeminfoField {
+    /// `MemTotal`: usable RAM, physical less what the kernel reserved at boot.
     MemTotal,
+    /// `MemFree`: RAM in no use at all.
     MemFree,
+    /// `MemAvailable`: the kernel's estimate of what can be allocated without
+    /// swapping: free memory plus the reclaimable page cache and slab.
     MemAvailable,
+    /// `Buffers`: page cache of raw block devices (file system metadata).
     Buffers,
+    /// `Cached`: page cache of files, shmem and tmpfs included, swap cache not.
     Cached,
+    /// `SwapCached`: swapped-out pages back in RAM and still in swap, which can
+    /// be dropped without writing.
     SwapCached,
+    /// `Active`: LRU pages used recently, anon and file, not reclaimed soon.
     Active,
+    /// `Inactive`: LRU pages not used recently, the first to be reclaimed.
     Inactive,
+    /// `Unevictable`: pages reclaim cannot take (mlocked, ramfs, locked shmem).
     Unevictable,
+    /// `Mlocked`: pages locked in RAM by `mlock`.
     Mlocked,
+    /// `SwapTotal`: swap space, zram included.
     SwapTotal,
+    /// `SwapFree`: swap space unused.
     SwapFree,
+    /// `Zswap`: RAM the zswap pool takes (5.19 and later, with zswap).
     Zswap,
+    /// `Zswapped`: anonymous memory stored in zswap, uncompressed size.
     Zswapped,
+    /// `Dirty`: page cache waiting to be written back.
     Dirty,
+    /// `Writeback`: page cache being written back now.
     Writeback,
+    /// `AnonPages`: anonymous pages mapped into user page tables.
     AnonPages,
+    /// `Mapped`: page cache mapped into user space (libraries, mmapped files).
     Mapped,
+    /// `Shmem`: shared memory and tmpfs, counted in `Cached` too.
     Shmem,
+    /// `KReclaimable`: kernel memory reclaim can free under pressure:
+    /// reclaimable slab and others (4.20 and later).
     KReclaimable,
+    /// `Slab`: all slab memory, `SReclaimable` plus `SUnreclaim`.
     Slab,
+    /// `SReclaimable`: slab that can be reclaimed (dentry and inode caches).
     SReclaimable,
+    /// `SUnreclaim`: slab that cannot be reclaimed.
     SUnreclaim,
+    /// `KernelStack`: kernel stacks of every thread.
     KernelStack,
+    /// `ShadowCallStack`: shadow call stacks (arm64 kernels built with SCS).
     ShadowCallStack,
+    /// `PageTables`: user page tables.
     PageTables,
+    /// `SecPageTables`: secondary page tables: KVM and IOMMU (6.0 and later).
     SecPageTables,
+    /// `CommitLimit`: what can be committed under strict overcommit
+    /// (`vm.overcommit_memory` 2): swap plus the overcommit share of RAM.
     CommitLimit,
+    /// `Committed_AS`: memory allocated by every process, used or not: what
+    /// would be needed to never run out.
     CommittedAs,
+    /// `VmallocUsed`: vmalloc space in use.
     VmallocUsed,
+    /// `Percpu`: per-CPU allocator memory.
     Percpu,
+    /// `AnonHugePages`: anonymous memory mapped by transparent huge pages.
     AnonHugePages,
+    /// `CmaTotal`: memory reserved for the contiguous memory allocator.
     CmaTotal,
+    /// `CmaFree`: CMA memory free; movable allocations may still use it.
     CmaFree,
+    /// `Hugetlb`: memory of hugetlbfs pools, every page size.
     Hugetlb,
 }
 
 impl MeminfoField {
     /// The name in the file.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             MeminfoField::MemTotal => "MemTotal",
             MeminfoField::MemFree => "MemFree",
@@ -108,12 +148,12 @@ impl MeminfoField {
 }
 
 impl Meminfo {
-    pub fn kb(&self, f: MeminfoField) -> Option<u64> {
+    pub(crate) fn kb(&self, f: MeminfoField) -> Option<u64> {
         self.kb.get(f.name()).copied()
     }
 }
 
-pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Meminfo, ParseError> {
     complete(text)?;
     let mut out = Meminfo {
         kb: BTreeMap::new(),
@@ -142,7 +182,7 @@ pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
     Ok(out)
 }
 
-pub fn read(root: &Root) -> Reading<Meminfo> {
+pub(crate) fn read(root: &Root) -> Reading<Meminfo> {
     root.read("proc/meminfo", parse)
 }
 

@@ -37,18 +37,45 @@ fn invalid(path: &str, text: &str) -> io::Error {
     )
 }
 
-/// The kernel release, as `uname -r` prints it.
-pub fn kernel_release() -> io::Result<String> {
-    read_trimmed("/proc/sys/kernel/osrelease")
+/// Whether this process runs as root, which alone may read 0400 files such
+/// as `/proc/pagetypeinfo`.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The kernel release, as `uname -r` prints it. From uname(2), not
+/// `/proc/sys/kernel/osrelease`, which Android's policy lets no core domain read.
+pub(crate) fn kernel_release() -> io::Result<String> {
+    uname(|uts| &uts.release)
+}
+
+/// The kernel's architecture, as `uname -m` prints it (`x86_64`, `aarch64`).
+#[cfg(not(target_os = "android"))]
+pub(crate) fn machine() -> io::Result<String> {
+    uname(|uts| &uts.machine)
+}
+
+/// One field of uname(2)'s answer.
+fn uname(field: impl FnOnce(&libc::utsname) -> &[libc::c_char]) -> io::Result<String> {
+    // SAFETY: utsname is plain bytes, for which all zeroes is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname writes only into the struct it is given.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel NUL-terminates every utsname field.
+    let value = unsafe { std::ffi::CStr::from_ptr(field(&uts).as_ptr()) };
+    Ok(value.to_string_lossy().into_owned())
 }
 
 /// This boot's random id: it changes at every boot.
-pub fn boot_id() -> io::Result<String> {
+pub(crate) fn boot_id() -> io::Result<String> {
     read_trimmed("/proc/sys/kernel/random/boot_id")
 }
 
 /// Seconds since boot.
-pub fn uptime_s() -> io::Result<f64> {
+pub(crate) fn uptime_s() -> io::Result<f64> {
     let path = "/proc/uptime";
     let text = read_trimmed(path)?;
     parse_uptime(&text).ok_or_else(|| invalid(path, &text))
@@ -59,12 +86,12 @@ fn parse_uptime(text: &str) -> Option<f64> {
 }
 
 /// Whether the kernel keeps BPF run counts and times (`kernel.bpf_stats_enabled`).
-pub fn bpf_stats_enabled() -> io::Result<bool> {
+pub(crate) fn bpf_stats_enabled() -> io::Result<bool> {
     Ok(read_trimmed("/proc/sys/kernel/bpf_stats_enabled")? == "1")
 }
 
 /// Resident and peak resident memory of this process, in bytes.
-pub fn self_memory() -> io::Result<(u64, u64)> {
+pub(crate) fn self_memory() -> io::Result<(u64, u64)> {
     let path = "/proc/self/status";
     let text = read_trimmed(path)?;
     let rss = status_kb(&text, "VmRSS:").ok_or_else(|| invalid(path, "VmRSS"))?;
@@ -83,14 +110,14 @@ pub fn status_kb(text: &str, field: &str) -> Option<u64> {
 }
 
 /// Wall-clock time in Unix milliseconds.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Nanoseconds of CLOCK_BOOTTIME, the clock of a BPF program's load time.
-pub fn boottime_ns() -> u64 {
+pub(crate) fn boottime_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -101,7 +128,7 @@ pub fn boottime_ns() -> u64 {
 }
 
 /// The wall-clock time (Unix ms) of a CLOCK_BOOTTIME instant.
-pub fn boottime_to_ms(boot_ns: u64) -> u64 {
+pub(crate) fn boottime_to_ms(boot_ns: u64) -> u64 {
     let ago_ms = boottime_ns().saturating_sub(boot_ns) / 1_000_000;
     now_ms().saturating_sub(ago_ms)
 }
@@ -122,7 +149,15 @@ mod tests {
 
     #[test]
     fn live_values_are_sane() {
-        assert!(!kernel_release().unwrap().is_empty());
+        #[cfg(not(target_os = "android"))]
+        assert!(!machine().unwrap().is_empty());
+        let release = kernel_release().unwrap();
+        assert!(
+            release.starts_with(|c: char| c.is_ascii_digit()),
+            "{release}"
+        );
+        #[cfg(not(target_os = "android"))]
+        assert_eq!(release, read_trimmed("/proc/sys/kernel/osrelease").unwrap());
         assert_eq!(boot_id().unwrap().len(), 36);
         assert!(uptime_s().unwrap() > 0.0);
         let (rss, hwm) = self_memory().unwrap();

@@ -20,20 +20,20 @@ use super::reading::{
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pressure {
-    pub some: Stall,
-    pub full: Option<Stall>,
+pub(crate) struct Pressure {
+    pub(crate) some: Stall,
+    pub(crate) full: Option<Stall>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Stall {
-    pub avg10: f64,
-    pub avg60: f64,
-    pub avg300: f64,
-    pub total_us: u64,
+pub(crate) struct Stall {
+    pub(crate) avg10: f64,
+    pub(crate) avg60: f64,
+    pub(crate) avg300: f64,
+    pub(crate) total_us: u64,
 }
 
-pub fn parse(text: &str) -> Result<Pressure, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Pressure, ParseError> {
     complete(text)?;
     let mut some = None;
     let mut full = None;
@@ -101,7 +101,7 @@ fn percent(token: &str, lineno: usize) -> Result<f64, ParseError> {
     token.parse().map_err(|_| bad())
 }
 
-pub fn read(root: &Root) -> Reading<Pressure> {
+pub(crate) fn read(root: &Root) -> Reading<Pressure> {
     root.read("proc/pressure/memory", parse)
 }
 
@@ -150,10 +150,7 @@ mod tests {
 
     #[test]
     fn missing_without_psi() {
-        let root = Root::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/system/root-4.19"
-        ));
+        let root = crate::testing::fixture_root("4.19");
         assert!(matches!(read(&root), Reading::Missing { .. }));
     }
 

@@ -20,18 +20,30 @@ impl Default for Root {
 }
 
 impl Root {
+    /// A root at `dir`: a fake tree of `proc/` and `sys/` files.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Root(dir.into())
     }
 
     /// `rel` is relative to the root: `proc/vmstat`, not `/proc/vmstat`.
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.0.join(rel)
+    }
+
+    /// `rel` left unopened because opening it could only fail here: it is
+    /// reported `Unreadable`, with `why` and no errno. On Android a failed
+    /// open would also log an SELinux denial at every report.
+    pub(crate) fn withheld<T>(&self, rel: &str, why: &str) -> Reading<T> {
+        Reading::Unreadable {
+            path: self.path(rel).display().to_string(),
+            errno: None,
+            error: why.into(),
+        }
     }
 
     /// Reads `rel` and parses it. Not-found is `Missing` (the kernel lacks
     /// the file); any other OS error is `Unreadable` (permissions, SELinux).
-    pub fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         rel: &str,
         parse: impl FnOnce(&str) -> Result<T, ParseError>,
@@ -62,7 +74,7 @@ impl Root {
 /// One file's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum Reading<T> {
+pub(crate) enum Reading<T> {
     Read {
         value: T,
     },
@@ -85,7 +97,7 @@ pub enum Reading<T> {
 }
 
 impl<T> Reading<T> {
-    pub fn value(&self) -> Option<&T> {
+    pub(crate) fn value(&self) -> Option<&T> {
         match self {
             Reading::Read { value } => Some(value),
             _ => None,
@@ -94,7 +106,7 @@ impl<T> Reading<T> {
 
     /// The value turned into something else; a file that could not be had
     /// stays what it was, with its path and error.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reading<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Reading<U> {
         match self {
             Reading::Read { value } => Reading::Read { value: f(value) },
             Reading::Missing { path } => Reading::Missing { path },
@@ -108,17 +120,17 @@ impl<T> Reading<T> {
 
 /// Why a text is not what the kernel writes, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ParseError {
+pub(crate) struct ParseError {
     /// 1-based line; 0 when the fault is the whole text (empty, or a
     /// required part missing).
-    pub line: usize,
+    pub(crate) line: usize,
     #[serde(flatten)]
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     #[error("the text is empty")]
     Empty,
     /// The kernel ends every line with a newline; a text without one at the
@@ -142,11 +154,11 @@ pub enum ErrorKind {
 }
 
 impl ParseError {
-    pub fn at(line: usize, kind: ErrorKind) -> Self {
+    pub(crate) fn at(line: usize, kind: ErrorKind) -> Self {
         ParseError { line, kind }
     }
 
-    pub fn whole(kind: ErrorKind) -> Self {
+    pub(crate) fn whole(kind: ErrorKind) -> Self {
         ParseError { line: 0, kind }
     }
 }
@@ -242,10 +254,10 @@ pub(crate) fn unexpected(line: usize, text: &str) -> ParseError {
 /// zoneinfo lines: the node, the zone name (without a trailing comma), whether
 /// the name had one, and the tokens after it.
 pub(crate) struct NodeZone<'a> {
-    pub node: u32,
-    pub zone: String,
-    pub comma: bool,
-    pub rest: Vec<&'a str>,
+    pub(crate) node: u32,
+    pub(crate) zone: String,
+    pub(crate) comma: bool,
+    pub(crate) rest: Vec<&'a str>,
 }
 
 pub(crate) fn node_zone(line: &str, lineno: usize) -> Result<NodeZone<'_>, ParseError> {
@@ -518,12 +530,19 @@ mod tests {
         );
         // A directory cannot be read as a file: an OS error other than
         // not-found, reported with its errno.
-        let root = Root::new(env!("CARGO_MANIFEST_DIR"));
-        match root.read("src", |t| Ok(t.len())) {
+        let dir = crate::testing::TempDir::new("reading");
+        std::fs::create_dir(dir.path().join("proc")).unwrap();
+        std::fs::write(dir.path().join("proc/vmstat"), "nr_free_pages 1\n").unwrap();
+        let root = Root::new(dir.path());
+        match root.read("proc", |t| Ok(t.len())) {
             Reading::Unreadable { errno, .. } => assert_eq!(errno, Some(libc::EISDIR)),
             other => panic!("{other:?}"),
         }
-        let read = root.read("Cargo.toml", |_| {
+        assert_eq!(
+            root.read("proc/vmstat", |t| Ok(t.len())),
+            Reading::Read { value: 16 }
+        );
+        let read = root.read("proc/vmstat", |_| {
             Err::<(), _>(ParseError::whole(ErrorKind::Empty))
         });
         assert!(matches!(read, Reading::Malformed { .. }));

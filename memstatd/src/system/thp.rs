@@ -8,22 +8,22 @@ use super::reading::{complete, excerpt, number, unexpected, ErrorKind, ParseErro
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Choice {
-    pub selected: String,
+pub(crate) struct Choice {
+    pub(crate) selected: String,
     /// Every choice, in the kernel's order.
-    pub choices: Vec<String>,
+    pub(crate) choices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ThpSettings {
-    pub enabled: Reading<Choice>,
-    pub defrag: Reading<Choice>,
-    pub shmem_enabled: Reading<Choice>,
-    pub khugepaged_defrag: Reading<bool>,
+pub(crate) struct ThpSettings {
+    pub(crate) enabled: Reading<Choice>,
+    pub(crate) defrag: Reading<Choice>,
+    pub(crate) shmem_enabled: Reading<Choice>,
+    pub(crate) khugepaged_defrag: Reading<bool>,
 }
 
 /// A choice file: exactly one word in brackets.
-pub fn parse(text: &str) -> Result<Choice, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Choice, ParseError> {
     complete(text)?;
     if text.lines().count() != 1 {
         return Err(unexpected(2, text.lines().nth(1).unwrap_or_default()));
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Result<Choice, ParseError> {
 }
 
 /// A 0-or-1 file.
-pub fn parse_flag(text: &str) -> Result<bool, ParseError> {
+pub(crate) fn parse_flag(text: &str) -> Result<bool, ParseError> {
     complete(text)?;
     match text.split_whitespace().collect::<Vec<_>>().as_slice() {
         [v] if text.lines().count() == 1 => match number(v, 1)? {
@@ -77,7 +77,7 @@ pub fn parse_flag(text: &str) -> Result<bool, ParseError> {
     }
 }
 
-pub fn read(root: &Root) -> ThpSettings {
+pub(crate) fn read(root: &Root) -> ThpSettings {
     let dir = "sys/kernel/mm/transparent_hugepage";
     ThpSettings {
         enabled: root.read(&format!("{dir}/enabled"), parse),
@@ -91,12 +91,7 @@ pub fn read(root: &Root) -> ThpSettings {
 mod tests {
     use super::*;
 
-    fn root(version: &str) -> Root {
-        Root::new(format!(
-            "{}/tests/fixtures/system/root-{version}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-    }
+    use crate::testing::fixture_root as root;
 
     fn selected(r: &Reading<Choice>) -> &str {
         &r.value().unwrap().selected

@@ -22,49 +22,49 @@ use std::time::{Duration, Instant};
 
 /// A zone's free pages against its watermarks, in pages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ZoneWatermarks {
-    pub node: u32,
-    pub zone: String,
-    pub free: u64,
-    pub min: u64,
-    pub low: u64,
-    pub high: u64,
-    pub boost: Option<u64>,
-    pub managed: u64,
+pub(crate) struct ZoneWatermarks {
+    pub(crate) node: u32,
+    pub(crate) zone: String,
+    pub(crate) free: u64,
+    pub(crate) min: u64,
+    pub(crate) low: u64,
+    pub(crate) high: u64,
+    pub(crate) boost: Option<u64>,
+    pub(crate) managed: u64,
 }
 
 /// Free pages per migratetype, with the pageblock size they are grouped in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Pagetypes {
-    pub pageblock_order: u32,
-    pub free: Vec<MigratetypeFree>,
+pub(crate) struct Pagetypes {
+    pub(crate) pageblock_order: u32,
+    pub(crate) free: Vec<MigratetypeFree>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SystemView {
-    pub meminfo: Reading<Meminfo>,
-    pub pressure: Reading<Pressure>,
-    pub knobs: VmKnobs,
-    pub thp: ThpSettings,
-    pub buddyinfo: Reading<Buddyinfo>,
+pub(crate) struct SystemView {
+    pub(crate) meminfo: Reading<Meminfo>,
+    pub(crate) pressure: Reading<Pressure>,
+    pub(crate) knobs: VmKnobs,
+    pub(crate) thp: ThpSettings,
+    pub(crate) buddyinfo: Reading<Buddyinfo>,
     /// Per populated zone and order, from buddyinfo.
-    pub fragmentation: Vec<ZoneFragmentation>,
+    pub(crate) fragmentation: Vec<ZoneFragmentation>,
     /// As of the last background sample (at most [`SAMPLE_EVERY`] old).
-    pub pagetypes: Reading<Pagetypes>,
-    pub zones: Reading<Vec<ZoneWatermarks>>,
+    pub(crate) pagetypes: Reading<Pagetypes>,
+    pub(crate) zones: Reading<Vec<ZoneWatermarks>>,
     /// None until two vmstat samples are at least a second apart.
-    pub vmstat_rates: Option<VmstatRates>,
+    pub(crate) vmstat_rates: Option<VmstatRates>,
     #[serde(skip)]
-    pub vmstat: Reading<Vmstat>,
+    pub(crate) vmstat: Reading<Vmstat>,
     /// The sample the rates start from.
     #[serde(skip)]
-    pub vmstat_earlier: Option<Vmstat>,
+    pub(crate) vmstat_earlier: Option<Vmstat>,
 }
 
 impl SystemView {
     /// Reads everything under `root`, with rates from the oldest of
     /// `sampled`'s vmstat samples to now, and its pagetypeinfo.
-    pub fn read(root: &Root, sampled: &Sampled) -> Self {
+    pub(crate) fn read(root: &Root, sampled: &Sampled) -> Self {
         let history = &sampled.vmstat;
         let buddyinfo = buddyinfo::read(root);
         let fragmentation = buddyinfo.value().map(fragmentation).unwrap_or_default();
@@ -107,13 +107,13 @@ impl SystemView {
 }
 
 /// What the background sampler keeps.
-pub struct Sampled {
-    pub vmstat: VmstatHistory,
-    pub pagetypes: Reading<Pagetypes>,
+pub(crate) struct Sampled {
+    pub(crate) vmstat: VmstatHistory,
+    pub(crate) pagetypes: Reading<Pagetypes>,
 }
 
 impl Sampled {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Sampled {
             vmstat: VmstatHistory::default(),
             pagetypes: Reading::Missing {
@@ -123,7 +123,7 @@ impl Sampled {
     }
 
     /// One round of the sampler: a vmstat sample and pagetypeinfo.
-    pub fn sample(&mut self, root: &Root) {
+    pub(crate) fn sample(&mut self, root: &Root) {
         if let Some(v) = vmstat::read(root).value() {
             self.vmstat.push(Instant::now(), v.clone());
         }
@@ -142,19 +142,19 @@ impl Default for Sampled {
 
 /// Recent vmstat samples, oldest first, for rates over the last minute.
 #[derive(Default)]
-pub struct VmstatHistory {
+pub(crate) struct VmstatHistory {
     samples: VecDeque<(Instant, Vmstat)>,
 }
 
 /// How often the daemon samples vmstat, and how many samples it keeps: rates
 /// cover the last minute or so.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 const KEPT: usize = 6;
 /// Shorter intervals give rates too noisy to report.
 const SHORTEST: Duration = Duration::from_secs(1);
 
 impl VmstatHistory {
-    pub fn push(&mut self, at: Instant, sample: Vmstat) {
+    pub(crate) fn push(&mut self, at: Instant, sample: Vmstat) {
         if self.samples.len() == KEPT {
             self.samples.pop_front();
         }
@@ -162,12 +162,16 @@ impl VmstatHistory {
     }
 
     /// The newest sample.
-    pub fn latest(&self) -> Option<(Instant, Vmstat)> {
+    pub(crate) fn latest(&self) -> Option<(Instant, Vmstat)> {
         self.samples.back().cloned()
     }
 
     /// Rates from the oldest kept sample to `now_sample`, and that sample.
-    pub fn rates_to(&self, now_sample: &Vmstat, now: Instant) -> Option<(VmstatRates, Vmstat)> {
+    pub(crate) fn rates_to(
+        &self,
+        now_sample: &Vmstat,
+        now: Instant,
+    ) -> Option<(VmstatRates, Vmstat)> {
         let (at, earlier) = self.samples.front()?;
         let elapsed = now.checked_duration_since(*at)?;
         if elapsed < SHORTEST {
@@ -211,10 +215,7 @@ mod tests {
 
     #[test]
     fn a_fixture_tree_reads_whole() {
-        let root = Root::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/system/root-6.18"
-        ));
+        let root = crate::testing::fixture_root("6.18");
         let view = SystemView::read(&root, &Sampled::new());
         assert_eq!(view.knobs.swappiness.value(), Some(&60));
         assert!(view.vmstat_rates.is_none());

@@ -8,26 +8,26 @@ use super::reading::{complete, signed, unexpected, ParseError, Reading, Root};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VmKnobs {
-    pub swappiness: Reading<i64>,
-    pub overcommit_memory: Reading<i64>,
-    pub overcommit_ratio: Reading<i64>,
-    pub dirty_ratio: Reading<i64>,
-    pub dirty_background_ratio: Reading<i64>,
-    pub dirty_bytes: Reading<i64>,
-    pub dirty_background_bytes: Reading<i64>,
-    pub dirty_expire_centisecs: Reading<i64>,
-    pub dirty_writeback_centisecs: Reading<i64>,
-    pub min_free_kbytes: Reading<i64>,
-    pub watermark_scale_factor: Reading<i64>,
-    pub watermark_boost_factor: Reading<i64>,
-    pub extfrag_threshold: Reading<i64>,
-    pub compaction_proactiveness: Reading<i64>,
-    pub page_cluster: Reading<i64>,
+pub(crate) struct VmKnobs {
+    pub(crate) swappiness: Reading<i64>,
+    pub(crate) overcommit_memory: Reading<i64>,
+    pub(crate) overcommit_ratio: Reading<i64>,
+    pub(crate) dirty_ratio: Reading<i64>,
+    pub(crate) dirty_background_ratio: Reading<i64>,
+    pub(crate) dirty_bytes: Reading<i64>,
+    pub(crate) dirty_background_bytes: Reading<i64>,
+    pub(crate) dirty_expire_centisecs: Reading<i64>,
+    pub(crate) dirty_writeback_centisecs: Reading<i64>,
+    pub(crate) min_free_kbytes: Reading<i64>,
+    pub(crate) watermark_scale_factor: Reading<i64>,
+    pub(crate) watermark_boost_factor: Reading<i64>,
+    pub(crate) extfrag_threshold: Reading<i64>,
+    pub(crate) compaction_proactiveness: Reading<i64>,
+    pub(crate) page_cluster: Reading<i64>,
 }
 
 /// One knob's file: a single integer and a newline.
-pub fn parse(text: &str) -> Result<i64, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<i64, ParseError> {
     complete(text)?;
     let tokens: Vec<&str> = text.split_whitespace().collect();
     match tokens.as_slice() {
@@ -36,8 +36,42 @@ pub fn parse(text: &str) -> Result<i64, ParseError> {
     }
 }
 
-pub fn read(root: &Root) -> VmKnobs {
-    let knob = |name: &str| root.read(&format!("proc/sys/vm/{name}"), parse);
+/// Knobs the platform's SELinux policy leaves labelled plain `proc`, which no
+/// core domain may read; the others have labels memstatd's policy grants.
+const PLAIN_PROC_ON_ANDROID: [&str; 9] = [
+    "swappiness",
+    "overcommit_ratio",
+    "dirty_ratio",
+    "dirty_bytes",
+    "dirty_background_bytes",
+    "dirty_writeback_centisecs",
+    "min_free_kbytes",
+    "extfrag_threshold",
+    "compaction_proactiveness",
+];
+
+/// Every knob, but on Android those of `PLAIN_PROC_ON_ANDROID`.
+pub(crate) fn read(root: &Root) -> VmKnobs {
+    let withheld: &[&str] = if cfg!(target_os = "android") {
+        &PLAIN_PROC_ON_ANDROID
+    } else {
+        &[]
+    };
+    read_but(root, withheld)
+}
+
+fn read_but(root: &Root, withheld: &[&str]) -> VmKnobs {
+    let knob = |name: &str| {
+        let rel = format!("proc/sys/vm/{name}");
+        if withheld.contains(&name) {
+            root.withheld(
+                &rel,
+                "not readable on Android: the platform policy labels it proc",
+            )
+        } else {
+            root.read(&rel, parse)
+        }
+    };
     VmKnobs {
         swappiness: knob("swappiness"),
         overcommit_memory: knob("overcommit_memory"),
@@ -62,12 +96,7 @@ mod tests {
     use super::super::reading::ErrorKind;
     use super::*;
 
-    fn root(version: &str) -> Root {
-        Root::new(format!(
-            "{}/tests/fixtures/system/root-{version}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-    }
+    use crate::testing::fixture_root as root;
 
     fn read_value(r: &Reading<i64>) -> i64 {
         *r.value().unwrap()
@@ -75,7 +104,7 @@ mod tests {
 
     #[test]
     fn this_machine() {
-        let k = read(&root("6.18"));
+        let k = read_but(&root("6.18"), &[]);
         let values: Vec<i64> = [
             &k.swappiness,
             &k.overcommit_memory,
@@ -125,6 +154,45 @@ mod tests {
     }
 
     #[test]
+    fn android_reads_only_the_knobs_its_policy_labels() {
+        let k = read_but(&root("6.18"), &PLAIN_PROC_ON_ANDROID);
+        let withheld = |r: &Reading<i64>| match r {
+            Reading::Unreadable {
+                errno: None,
+                error,
+                path,
+            } => {
+                assert!(error.contains("not readable on Android"), "{error}");
+                assert!(path.contains("/proc/sys/vm/"), "{path}");
+                true
+            }
+            Reading::Read { .. } => false,
+            other => panic!("{other:?}"),
+        };
+        let all = [
+            &k.swappiness,
+            &k.overcommit_memory,
+            &k.overcommit_ratio,
+            &k.dirty_ratio,
+            &k.dirty_background_ratio,
+            &k.dirty_bytes,
+            &k.dirty_background_bytes,
+            &k.dirty_expire_centisecs,
+            &k.dirty_writeback_centisecs,
+            &k.min_free_kbytes,
+            &k.watermark_scale_factor,
+            &k.watermark_boost_factor,
+            &k.extfrag_threshold,
+            &k.compaction_proactiveness,
+            &k.page_cluster,
+        ];
+        assert_eq!(all.iter().filter(|r| withheld(r)).count(), 9);
+        assert_eq!(read_value(&k.overcommit_memory), 0);
+        assert_eq!(read_value(&k.page_cluster), 3);
+        assert_eq!(read_value(&k.watermark_boost_factor), 15000);
+    }
+
+    #[test]
     fn malformed() {
         assert_eq!(parse("60\n"), Ok(60));
         assert_eq!(parse("-1\n"), Ok(-1));
@@ -149,8 +217,8 @@ mod tests {
     #[test]
     fn live() {
         let k = read(&Root::default());
-        let swappiness = *k.swappiness.value().expect("swappiness");
-        assert!((0..=200).contains(&swappiness));
+        #[cfg(not(target_os = "android"))]
+        assert!((0..=200).contains(k.swappiness.value().expect("swappiness")));
         assert!((0..=2).contains(k.overcommit_memory.value().unwrap()));
         for knob in [
             &k.watermark_boost_factor,

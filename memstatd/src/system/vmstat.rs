@@ -22,57 +22,113 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Vmstat {
-    pub counters: BTreeMap<String, u64>,
+pub(crate) struct Vmstat {
+    pub(crate) counters: BTreeMap<String, u64>,
 }
 
 /// The counters that matter, whatever the kernel calls them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Counter {
+    /// `pgfault`: page faults, minor and major.
     PgFault,
+    /// `pgmajfault`: page faults that waited for I/O (file read or swap-in).
     PgMajFault,
+    /// `pswpin`: pages read in from swap.
     PswpIn,
+    /// `pswpout`: pages written out to swap.
     PswpOut,
+    /// `pgalloc_<zone>`, summed over zones: pages allocated.
     PgAlloc,
+    /// `pgfree`: pages freed.
     PgFree,
+    /// `allocstall` (per zone from 4.8, summed): allocations that entered
+    /// direct reclaim.
     AllocStall,
+    /// `pgscan_kswapd` (per zone before 4.8, summed): pages kswapd scanned for
+    /// reclaim.
     PgScanKswapd,
+    /// `pgscan_direct` (per zone before 4.8, summed): pages direct reclaim
+    /// scanned.
     PgScanDirect,
+    /// `pgsteal_kswapd` (per zone before 4.8, summed): pages kswapd reclaimed.
     PgStealKswapd,
+    /// `pgsteal_direct` (per zone before 4.8, summed): pages direct reclaim
+    /// reclaimed.
     PgStealDirect,
+    /// `pgscan_anon`: anonymous pages scanned for reclaim (5.8 and later).
     PgScanAnon,
+    /// `pgscan_file`: file pages scanned for reclaim (5.8 and later).
     PgScanFile,
+    /// `pgsteal_anon`: anonymous pages reclaimed (5.8 and later).
     PgStealAnon,
+    /// `pgsteal_file`: file pages reclaimed (5.8 and later).
     PgStealFile,
+    /// `pgdemote_kswapd`: pages kswapd demoted to a slower memory tier (5.15
+    /// and later).
     PgDemoteKswapd,
+    /// `pgdemote_direct`: pages direct reclaim demoted to a slower memory tier
+    /// (5.15 and later).
     PgDemoteDirect,
+    /// `kswapd_inodesteal`: pages kswapd freed by dropping inodes.
     KswapdInodesteal,
+    /// `kswapd_low_wmark_hit_quickly`: kswapd went back to sleep at once, free
+    /// pages already above the low watermark.
     KswapdLowWmarkHitQuickly,
+    /// `kswapd_high_wmark_hit_quickly`: kswapd went back to sleep at once, free
+    /// pages already above the high watermark.
     KswapdHighWmarkHitQuickly,
+    /// `pageoutrun`: kswapd reclaim runs.
     PageOutRun,
+    /// `compact_stall`: allocations that ran direct compaction.
     CompactStall,
+    /// `compact_fail`: direct compactions that did not give the page asked for.
     CompactFail,
+    /// `compact_success`: direct compactions that gave the page asked for.
     CompactSuccess,
+    /// `compact_migrate_scanned`: pages compaction scanned for pages to move.
     CompactMigrateScanned,
+    /// `compact_free_scanned`: pages compaction scanned for free targets.
     CompactFreeScanned,
+    /// `compact_isolated`: pages compaction isolated to move.
     CompactIsolated,
+    /// `compact_daemon_wake`: kcompactd wakeups.
     CompactDaemonWake,
+    /// `pgmigrate_success`: pages migrated.
     PgMigrateSuccess,
+    /// `pgmigrate_fail`: pages that could not be migrated.
     PgMigrateFail,
+    /// `thp_fault_alloc`: faults served with a transparent huge page.
     ThpFaultAlloc,
+    /// `thp_fault_fallback`: faults that wanted a huge page and got small pages.
     ThpFaultFallback,
+    /// `thp_collapse_alloc`: huge pages khugepaged allocated to collapse small
+    /// pages into.
     ThpCollapseAlloc,
+    /// `thp_collapse_alloc_failed`: khugepaged collapses that found no huge page.
     ThpCollapseAllocFailed,
+    /// `thp_split_page`: huge pages split into small ones.
     ThpSplitPage,
+    /// `thp_swpout`: huge pages swapped out whole.
     ThpSwpout,
+    /// `thp_swpout_fallback`: huge pages split to be swapped out.
     ThpSwpoutFallback,
+    /// `oom_kill`: OOM kills (4.13 and later).
     OomKill,
+    /// `workingset_refault`, or `_anon` plus `_file` from 5.9: evicted pages
+    /// faulted back in while still in the working set's shadow.
     WorkingsetRefault,
+    /// `workingset_activate`, or `_anon` plus `_file` from 5.9: refaulted pages
+    /// made active at once.
     WorkingsetActivate,
+    /// `workingset_restore`, or `_anon` plus `_file` from 5.9: refaulted pages
+    /// that were active before eviction (thrashing).
     WorkingsetRestore,
+    /// `workingset_nodereclaim`: shadow-entry nodes reclaimed.
     WorkingsetNodereclaim,
+    /// `drop_pagecache`: writes of 1 or 3 to `/proc/sys/vm/drop_caches`.
     DropPagecache,
+    /// `drop_slab`: writes of 2 or 3 to `/proc/sys/vm/drop_caches`.
     DropSlab,
 }
 
@@ -87,6 +143,7 @@ enum Spelling {
 }
 
 impl Counter {
+    /// Every counter, in declaration order.
     pub const ALL: [Counter; 44] = [
         Counter::PgFault,
         Counter::PgMajFault,
@@ -187,13 +244,13 @@ impl Counter {
 
 impl Vmstat {
     /// A counter by its name in the file.
-    pub fn counter(&self, name: &str) -> Option<u64> {
+    pub(crate) fn counter(&self, name: &str) -> Option<u64> {
         self.counters.get(name).copied()
     }
 
     /// A counter that matters, summed where the kernel splits it; None when
     /// this kernel does not count it.
-    pub fn get(&self, c: Counter) -> Option<u64> {
+    pub(crate) fn get(&self, c: Counter) -> Option<u64> {
         match c.spelling() {
             Spelling::Plain(name) => self.counter(name),
             Spelling::PerZone(name) => self
@@ -223,7 +280,7 @@ impl Vmstat {
     }
 }
 
-pub fn parse(text: &str) -> Result<Vmstat, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Vmstat, ParseError> {
     complete(text)?;
     let mut counters = BTreeMap::new();
     for (lineno, line) in numbered(text) {
@@ -247,7 +304,7 @@ pub fn parse(text: &str) -> Result<Vmstat, ParseError> {
     Ok(Vmstat { counters })
 }
 
-pub fn read(root: &Root) -> Reading<Vmstat> {
+pub(crate) fn read(root: &Root) -> Reading<Vmstat> {
     root.read("proc/vmstat", parse)
 }
 

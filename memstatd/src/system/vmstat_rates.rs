@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum Rate {
+pub(crate) enum Rate {
     PerSecond {
         value: f64,
     },
@@ -20,23 +20,23 @@ pub enum Rate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VmstatRates {
-    pub interval_s: f64,
-    pub faults: Rate,
-    pub major_faults: Rate,
-    pub compact_stalls: Rate,
-    pub allocstalls: Rate,
-    pub pgscan_direct: Rate,
-    pub pgscan_kswapd: Rate,
-    pub pgsteal_direct: Rate,
-    pub pgsteal_kswapd: Rate,
-    pub swap_ins: Rate,
-    pub swap_outs: Rate,
-    pub oom_kills: Rate,
+pub(crate) struct VmstatRates {
+    pub(crate) interval_s: f64,
+    pub(crate) faults: Rate,
+    pub(crate) major_faults: Rate,
+    pub(crate) compact_stalls: Rate,
+    pub(crate) allocstalls: Rate,
+    pub(crate) pgscan_direct: Rate,
+    pub(crate) pgscan_kswapd: Rate,
+    pub(crate) pgsteal_direct: Rate,
+    pub(crate) pgsteal_kswapd: Rate,
+    pub(crate) swap_ins: Rate,
+    pub(crate) swap_outs: Rate,
+    pub(crate) oom_kills: Rate,
 }
 
 /// One counter's rate between `earlier` and `later`, `interval_s` apart.
-pub fn rate(earlier: &Vmstat, later: &Vmstat, c: Counter, interval_s: f64) -> Rate {
+pub(crate) fn rate(earlier: &Vmstat, later: &Vmstat, c: Counter, interval_s: f64) -> Rate {
     match (earlier.get(c), later.get(c)) {
         (Some(a), Some(b)) if b >= a => Rate::PerSecond {
             value: (b - a) as f64 / interval_s,
@@ -48,7 +48,7 @@ pub fn rate(earlier: &Vmstat, later: &Vmstat, c: Counter, interval_s: f64) -> Ra
 
 impl VmstatRates {
     /// None when no time passed between the samples.
-    pub fn between(earlier: &Vmstat, later: &Vmstat, elapsed: Duration) -> Option<Self> {
+    pub(crate) fn between(earlier: &Vmstat, later: &Vmstat, elapsed: Duration) -> Option<Self> {
         let s = elapsed.as_secs_f64();
         if s <= 0.0 {
             return None;

@@ -24,43 +24,43 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Zoneinfo {
-    pub nodes: Vec<NodeStats>,
-    pub zones: Vec<Zone>,
+pub(crate) struct Zoneinfo {
+    pub(crate) nodes: Vec<NodeStats>,
+    pub(crate) zones: Vec<Zone>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeStats {
-    pub node: u32,
-    pub stats: BTreeMap<String, u64>,
+pub(crate) struct NodeStats {
+    pub(crate) node: u32,
+    pub(crate) stats: BTreeMap<String, u64>,
 }
 
 /// One zone; counts are in pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Zone {
-    pub node: u32,
-    pub zone: String,
-    pub free: u64,
-    pub boost: Option<u64>,
-    pub min: u64,
-    pub low: u64,
-    pub high: u64,
-    pub promo: Option<u64>,
-    pub spanned: u64,
-    pub present: u64,
-    pub managed: u64,
-    pub cma: Option<u64>,
+pub(crate) struct Zone {
+    pub(crate) node: u32,
+    pub(crate) zone: String,
+    pub(crate) free: u64,
+    pub(crate) boost: Option<u64>,
+    pub(crate) min: u64,
+    pub(crate) low: u64,
+    pub(crate) high: u64,
+    pub(crate) promo: Option<u64>,
+    pub(crate) spanned: u64,
+    pub(crate) present: u64,
+    pub(crate) managed: u64,
+    pub(crate) cma: Option<u64>,
     /// lowmem_reserve against allocations aimed at each zone of the node.
-    pub protection: Vec<i64>,
+    pub(crate) protection: Vec<i64>,
     /// Zone counters (`nr_free_pages`, `nr_zone_*`, `numa_*`...) and any
     /// other `name value` line of the zone; empty for unpopulated zones.
-    pub stats: BTreeMap<String, u64>,
-    pub node_unreclaimable: Option<bool>,
-    pub start_pfn: Option<u64>,
+    pub(crate) stats: BTreeMap<String, u64>,
+    pub(crate) node_unreclaimable: Option<bool>,
+    pub(crate) start_pfn: Option<u64>,
 }
 
 impl Zone {
-    pub fn populated(&self) -> bool {
+    pub(crate) fn populated(&self) -> bool {
         self.present > 0
     }
 }
@@ -125,7 +125,7 @@ impl Partial {
     }
 }
 
-pub fn parse(text: &str) -> Result<Zoneinfo, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Zoneinfo, ParseError> {
     complete(text)?;
     let mut out = Zoneinfo {
         nodes: Vec::new(),
@@ -289,7 +289,7 @@ fn pageset_line(tokens: &[&str], lineno: usize, line: &str) -> Result<(), ParseE
     }
 }
 
-pub fn read(root: &Root) -> Reading<Zoneinfo> {
+pub(crate) fn read(root: &Root) -> Reading<Zoneinfo> {
     root.read("proc/zoneinfo", parse)
 }
 

@@ -117,6 +117,8 @@ const AIDS: &[(u32, &str)] = &[
     (1101, "sdv_rpc_agent"),
     (1102, "sdv_init_open_dice"),
     (1103, "aoad"),
+    // memstatd's own, added by patches/system/core.
+    (1104, "memstat"),
     (2000, "shell"),
     (2001, "cache"),
     (2002, "diag"),
@@ -162,7 +164,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), AIDS.len());
-        assert_eq!(AIDS.len(), 125);
+        assert_eq!(AIDS.len(), 126);
     }
 
     #[test]
@@ -175,6 +177,7 @@ mod tests {
         assert_eq!(name(1046), Some("mediacodec"));
         assert_eq!(name(1090), Some("sdk_sandbox"));
         assert_eq!(name(1103), Some("aoad"));
+        assert_eq!(name(1104), Some("memstat"));
         assert_eq!(name(2000), Some("shell"));
         assert_eq!(name(2002), Some("diag"));
         assert_eq!(name(3012), Some("readtracefs"));
@@ -182,7 +185,7 @@ mod tests {
         assert_eq!(name(9999), Some("nobody"));
         assert_eq!(name(65534), Some("overflowuid"));
         // Retired, unallocated, or ranges rather than IDs.
-        for id in [1022, 1025, 1104, 1999, 2900, 3008, 5000, 10000, 99000] {
+        for id in [1022, 1025, 1105, 1999, 2900, 3008, 5000, 10000, 99000] {
             assert_eq!(name(id), None, "{id}");
         }
     }

@@ -22,6 +22,8 @@ use std::time::SystemTime;
 /// hundred KiB); a longer one is cut at a line end.
 const MAX_BYTES: usize = 8 << 20;
 
+/// UID → name, from the passwd file on a host or packages.list on Android,
+/// read again whenever the file changes.
 pub struct UidNames {
     path: PathBuf,
     /// The file as last read: a change of any of these means it changed
@@ -69,7 +71,7 @@ impl UidNames {
     }
 
     /// Reads the file again if it changed since the last read.
-    pub fn refresh(&mut self) {
+    pub(crate) fn refresh(&mut self) {
         if self.made.too_big() {
             self.made = Made::default();
         }
@@ -125,7 +127,7 @@ impl UidNames {
     }
 
     /// The name of `uid`, if it has one.
-    pub fn name(&self, uid: u32) -> Option<&str> {
+    pub(crate) fn name(&self, uid: u32) -> Option<&str> {
         match &self.names {
             Names::Passwd(names) => names.get(&uid).map(String::as_str),
             Names::Android(packages) => match android::name(uid, packages)? {
@@ -159,20 +161,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> Self {
-            let p = std::env::temp_dir().join(format!("memstat-uid-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&p);
-            fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testing::TempDir;
 
     /// Replaces the file as PackageManager does: a new file renamed over it.
     fn replace(path: &Path, text: &str) {
@@ -208,7 +197,7 @@ mod tests {
     fn an_unreadable_file_gives_no_app_names() {
         let dir = TempDir::new("dir");
         // A directory: it exists, but reading it fails.
-        let names = UidNames::android(&dir.0);
+        let names = UidNames::android(dir.path());
         assert_eq!(names.name(10_123), Some("u0_a123"));
         assert_eq!(names.name(2000), Some("shell"));
     }
@@ -216,7 +205,7 @@ mod tests {
     #[test]
     fn packages_list_is_read_again_when_it_changes() {
         let dir = TempDir::new("refresh");
-        let path = dir.0.join("packages.list");
+        let path = dir.path().join("packages.list");
         replace(&path, LINE_A);
         let mut names = UidNames::android(&path);
         assert_eq!(names.name(10_123), Some("com.example.a"));
@@ -254,7 +243,7 @@ mod tests {
     #[test]
     fn passwd_is_read_again_when_it_changes() {
         let dir = TempDir::new("passwd");
-        let path = dir.0.join("passwd");
+        let path = dir.path().join("passwd");
         replace(&path, "root:x:0:0:root:/root:/bin/sh\n");
         let mut names = UidNames::passwd(&path);
         assert_eq!(names.name(0), Some("root"));
@@ -273,7 +262,7 @@ mod tests {
     #[test]
     fn a_malformed_file_gives_no_app_names() {
         let dir = TempDir::new("malformed");
-        let path = dir.0.join("packages.list");
+        let path = dir.path().join("packages.list");
         replace(
             &path,
             "\u{0}\u{1}binary\u{2}garbage\nno fields here at all\n",
@@ -286,7 +275,7 @@ mod tests {
     #[test]
     fn a_huge_file_is_read_up_to_the_bound() {
         let dir = TempDir::new("huge");
-        let path = dir.0.join("packages.list");
+        let path = dir.path().join("packages.list");
         let filler = format!(
             "com.filler 10001 0 /data/user/0/com.filler x {}\n",
             "1,".repeat(1000)
@@ -310,7 +299,7 @@ mod tests {
     #[test]
     fn made_names_are_lent_and_kept_until_the_file_changes() {
         let dir = TempDir::new("made");
-        let path = dir.0.join("packages.list");
+        let path = dir.path().join("packages.list");
         replace(&path, LINE_A);
         let mut names = UidNames::android(&path);
         let first = names.name(1_010_123).unwrap().as_ptr();

@@ -12,7 +12,7 @@ use crate::stats::counters::saturating_sum;
 
 const CLASSES: [&str; MT_CLASSES] = ["unmovable", "movable", "reclaimable", "other_mt"];
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "extfrag",
     object: "memStatExtfrag",
     title: "external fragmentation",
@@ -70,7 +70,7 @@ pub static SPEC: GroupSpec = GroupSpec {
     ],
 };
 
-/// Param 0: the pageblock order, from `/proc/pagetypeinfo` (root only), else
+/// Param 0: the pageblock order, from `/proc/pagetypeinfo` as root, else
 /// from the THP PMD size (pageblock_order is HPAGE_PMD_ORDER where THP is
 /// built in, as on GKI kernels).
 fn params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
@@ -80,7 +80,10 @@ fn params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
 }
 
 fn pageblock_order() -> Result<u32, String> {
-    if let Ok(text) = std::fs::read_to_string("/proc/pagetypeinfo") {
+    let text = crate::system::is_root()
+        .then(|| std::fs::read_to_string("/proc/pagetypeinfo").ok())
+        .flatten();
+    if let Some(text) = text {
         if let Some(order) = text
             .lines()
             .find_map(|l| l.strip_prefix("Page block order:"))
