@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 /// What a kernel test needs: root, a tracefs and a bpffs.
 pub struct Kernel {
+    /// The tracefs mount, found or mounted at `/sys/kernel/tracing`.
     pub tracefs: Tracefs,
 }
 
@@ -100,6 +101,7 @@ pub struct Bpffs {
 }
 
 impl Bpffs {
+    /// Mounts a new bpffs on a fresh temporary directory.
     pub fn new() -> Result<Self, String> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -112,6 +114,7 @@ impl Bpffs {
         Ok(Bpffs { path })
     }
 
+    /// The mount point.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -147,6 +150,7 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// A workload with no ops yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -316,11 +320,13 @@ pub struct Interactive {
 
 /// How a workload ended, and what it printed.
 pub struct Ended {
+    /// Its exit status.
     pub status: ExitStatus,
     /// Killed (SIGKILL) by the harness at the time limit.
     pub timed_out: bool,
     /// Its stdout lines, without those of its `wait` ops.
     pub stdout: Vec<String>,
+    /// Everything it wrote to stderr.
     pub stderr: String,
 }
 
@@ -370,6 +376,7 @@ impl Interactive {
         }
     }
 
+    /// The workload's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -514,6 +521,7 @@ impl Drop for Interactive {
 /// One `OP N key=value...` line printed by a memory op (`touch`, `majfault`).
 #[derive(Debug)]
 pub struct OpLine {
+    /// The op's count, the `N` of the line.
     pub n: u64,
     fields: Vec<(String, u64)>,
     line: String,
@@ -596,15 +604,20 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 pub struct Daemon {
     child: Option<Child>,
     args: Vec<std::ffi::OsString>,
+    /// The daemon's socket, `<dir>/memstatd.sock`.
     pub socket: PathBuf,
+    /// The daemon's state directory, `<dir>/state`.
     pub state: PathBuf,
     stderr: PathBuf,
 }
 
 /// What one `memstat` run printed, and its exit code.
 pub struct Run {
+    /// The exit code.
     pub code: i32,
+    /// Everything written to stdout.
     pub stdout: String,
+    /// Everything written to stderr.
     pub stderr: String,
 }
 
@@ -692,6 +705,7 @@ impl Daemon {
         }
     }
 
+    /// The running daemon's process id; panics when it is not running.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
@@ -750,6 +764,7 @@ impl Drop for Daemon {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// Makes `memstat-<tag>-<pid>-<n>` under the temp dir, empty.
     pub fn new(tag: &str) -> TempDir {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -762,6 +777,7 @@ impl TempDir {
         TempDir(path)
     }
 
+    /// The directory.
     pub fn path(&self) -> &Path {
         &self.0
     }

@@ -69,10 +69,12 @@ impl Memcg {
         Ok(cg)
     }
 
+    /// The cgroup's directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Which hierarchy it is in, and so which files it has.
     pub fn hierarchy(&self) -> Hierarchy {
         self.hierarchy
     }

@@ -11,33 +11,64 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// Why a pin, map or tracepoint could not be used.
 #[derive(Debug, Error)]
 pub enum BpfError {
+    /// The pin could not be opened: missing (not loaded), or denied.
     #[error("cannot open pin {path}: {source}")]
-    Pin { path: PathBuf, source: io::Error },
-    #[error("pin {path} is a {found}, not {expected}")]
-    Shape {
+    Pin {
+        /// The pin.
         path: PathBuf,
-        found: String,
-        expected: String,
-    },
-    #[error("cannot read map {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot write map {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-    #[error("cannot attach {prog} to tracepoint {event}: {source}")]
-    Attach {
-        prog: PathBuf,
-        event: String,
+        /// The `BPF_OBJ_GET` or `BPF_OBJ_GET_INFO_BY_FD` error.
         source: io::Error,
     },
+    /// The pin holds another kind of object, or a map of other key and value
+    /// sizes than this build's ABI: objects and daemon are out of step.
+    #[error("pin {path} is a {found}, not {expected}")]
+    Shape {
+        /// The pin.
+        path: PathBuf,
+        /// What the pin holds.
+        found: String,
+        /// What this build expects.
+        expected: String,
+    },
+    /// A map lookup or iteration failed.
+    #[error("cannot read map {path}: {source}")]
+    Read {
+        /// The map's pin.
+        path: PathBuf,
+        /// The `bpf(2)` error.
+        source: io::Error,
+    },
+    /// A map update failed.
+    #[error("cannot write map {path}: {source}")]
+    Write {
+        /// The map's pin.
+        path: PathBuf,
+        /// The `bpf(2)` error.
+        source: io::Error,
+    },
+    /// The program could not be attached to its event.
+    #[error("cannot attach {prog} to tracepoint {event}: {source}")]
+    Attach {
+        /// The program's pin.
+        prog: PathBuf,
+        /// The tracepoint (`category/event`) or software perf event.
+        event: String,
+        /// The error reading the event's id or CPUs, opening the perf event,
+        /// or attaching the program to it.
+        source: io::Error,
+    },
+    /// Neither `/sys/kernel/tracing` nor `/sys/kernel/debug/tracing` has an
+    /// `events` directory.
     #[error("no tracefs with events: mount it (mount -t tracefs tracefs /sys/kernel/tracing)")]
     NoTracefs,
 }
 
 /// Whether the daemon may write a map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     ReadOnly,
     ReadWrite,
 }
@@ -52,7 +83,7 @@ pub struct Map {
 
 impl Map {
     /// Opens the map pinned at `path` and checks its key and value sizes.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
         access: Access,
         key_size: usize,
@@ -87,21 +118,23 @@ impl Map {
         })
     }
 
+    /// The pin the map was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn max_entries(&self) -> u32 {
+    /// The map's capacity, in entries (for a per-CPU array, per CPU).
+    pub(crate) fn max_entries(&self) -> u32 {
         self.shape.max_entries
     }
 
     /// The kernel's id of the map: it changes when the map is recreated.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.id
     }
 
     /// Bytes the kernel charges for the map.
-    pub fn memlock(&self) -> io::Result<u64> {
+    pub(crate) fn memlock(&self) -> io::Result<u64> {
         sys::memlock(&self.fd)
     }
 
@@ -122,7 +155,7 @@ impl Map {
     }
 
     /// Looks up one key; per-CPU values come back summed with `add`.
-    pub fn get<K: Pod, V: Pod + Default>(
+    pub(crate) fn get<K: Pod, V: Pod + Default>(
         &self,
         key: &K,
         add: fn(&mut V, &V),
@@ -132,7 +165,7 @@ impl Map {
 
     /// Looks up one key of `value_size`-byte values, combined over CPUs
     /// by `combine`.
-    pub fn get_with<K: Pod, V>(
+    pub(crate) fn get_with<K: Pod, V>(
         &self,
         key: &K,
         value_size: usize,
@@ -167,7 +200,7 @@ impl Map {
     }
 
     /// Writes one key (config maps only; opened `ReadWrite`).
-    pub fn set<K: Pod, V: Pod>(&self, key: &K, value: &V) -> Result<(), BpfError> {
+    pub(crate) fn set<K: Pod, V: Pod>(&self, key: &K, value: &V) -> Result<(), BpfError> {
         sys::map_update(&self.fd, bytemuck::bytes_of(key), bytemuck::bytes_of(value)).map_err(
             |source| BpfError::Write {
                 path: self.path.clone(),
@@ -177,7 +210,7 @@ impl Map {
     }
 
     /// Every entry, per-CPU values summed with `add`.
-    pub fn entries<K: Pod, V: Pod + Default>(
+    pub(crate) fn entries<K: Pod, V: Pod + Default>(
         &self,
         add: fn(&mut V, &V),
     ) -> Result<Vec<(K, V)>, BpfError> {
@@ -187,7 +220,7 @@ impl Map {
     /// Every entry of `value_size`-byte values, combined over CPUs by
     /// `combine`. Uses batch lookup (one syscall per few thousand entries);
     /// falls back to key-by-key iteration on kernels without it.
-    pub fn entries_with<K: Pod, V>(
+    pub(crate) fn entries_with<K: Pod, V>(
         &self,
         value_size: usize,
         combine: impl Fn(&PerCpu) -> V,
@@ -288,7 +321,7 @@ impl Map {
 }
 
 /// One entry's value on every CPU (one copy for maps that are not per-CPU).
-pub struct PerCpu<'a> {
+pub(crate) struct PerCpu<'a> {
     raw: &'a [u8],
     stride: usize,
     size: usize,
@@ -296,7 +329,7 @@ pub struct PerCpu<'a> {
 
 impl PerCpu<'_> {
     /// Each CPU's copy of the value.
-    pub fn copies(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn copies(&self) -> impl Iterator<Item = &[u8]> {
         self.raw.chunks_exact(self.stride).map(|c| &c[..self.size])
     }
 
@@ -315,7 +348,7 @@ fn per_cpu_stride(value_size: usize) -> usize {
 }
 
 /// Number of possible CPUs: the kernel sizes per-CPU values by it.
-pub fn possible_cpus() -> io::Result<usize> {
+pub(crate) fn possible_cpus() -> io::Result<usize> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
     parse_cpu_list(&text).ok_or_else(|| {
         io::Error::new(
@@ -343,6 +376,7 @@ pub struct Program {
 }
 
 impl Program {
+    /// Opens the program pinned at `path`.
     pub fn open(path: &Path) -> Result<Self, BpfError> {
         let fd = sys::obj_get(path, sys::BPF_F_RDONLY).map_err(|source| BpfError::Pin {
             path: path.to_owned(),
@@ -354,12 +388,13 @@ impl Program {
         })
     }
 
+    /// The pin the program was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Run count and time, from the kernel (non-zero only with BPF stats on).
-    pub fn info(&self) -> io::Result<sys::ProgSummary> {
+    pub(crate) fn info(&self) -> io::Result<sys::ProgSummary> {
         sys::prog_info(&self.fd)
     }
 
@@ -386,7 +421,11 @@ impl Program {
     /// `PERF_COUNT_SW_PAGE_FAULTS_MAJ`), named `name` in errors. Software
     /// events count per CPU, so there is one perf event per online CPU; a CPU
     /// brought online later is not covered until the next attach.
-    pub fn attach_perf_software(&self, config: u64, name: &str) -> Result<Attachment, BpfError> {
+    pub(crate) fn attach_perf_software(
+        &self,
+        config: u64,
+        name: &str,
+    ) -> Result<Attachment, BpfError> {
         let attach_err = |source| BpfError::Attach {
             prog: self.path.clone(),
             event: name.to_owned(),
@@ -445,6 +484,8 @@ pub struct Tracefs {
 }
 
 impl Tracefs {
+    /// The first of `/sys/kernel/tracing` and `/sys/kernel/debug/tracing`
+    /// that has an `events` directory.
     pub fn find() -> Result<Self, BpfError> {
         ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
             .iter()
@@ -454,12 +495,12 @@ impl Tracefs {
             .ok_or(BpfError::NoTracefs)
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The id of `category/event`.
-    pub fn event_id(&self, event: &str) -> io::Result<u64> {
+    pub(crate) fn event_id(&self, event: &str) -> io::Result<u64> {
         let path = self.root.join("events").join(event).join("id");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;

@@ -9,30 +9,30 @@ use std::path::Path;
 
 /// One `field:` line of a format file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field {
-    pub name: String,
-    pub decl: String,
-    pub offset: u32,
-    pub size: u32,
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) decl: String,
+    pub(crate) offset: u32,
+    pub(crate) size: u32,
 }
 
 /// A parsed format file: its fields and its print format.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Format {
-    pub fields: Vec<Field>,
-    pub print_fmt: String,
+pub(crate) struct Format {
+    pub(crate) fields: Vec<Field>,
+    pub(crate) print_fmt: String,
 }
 
 /// A field a program reads: name, offset and size in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Read {
-    pub name: &'static str,
-    pub offset: u32,
-    pub size: u32,
+    pub(crate) name: &'static str,
+    pub(crate) offset: u32,
+    pub(crate) size: u32,
 }
 
 /// Shorthand for [`Read`] in static tables.
-pub const fn read(name: &'static str, offset: u32, size: u32) -> Read {
+pub(crate) const fn read(name: &'static str, offset: u32, size: u32) -> Read {
     Read { name, offset, size }
 }
 
@@ -43,7 +43,7 @@ impl fmt::Display for Read {
 }
 
 impl Format {
-    pub fn read(tracefs_root: &Path, event: &str) -> std::io::Result<Self> {
+    pub(crate) fn read(tracefs_root: &Path, event: &str) -> std::io::Result<Self> {
         let path = tracefs_root.join("events").join(event).join("format");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
@@ -51,7 +51,7 @@ impl Format {
     }
 
     /// Parses the text of a format file; lines it does not know are skipped.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let mut format = Format::default();
         for line in text.lines() {
             let line = line.trim();
@@ -64,12 +64,12 @@ impl Format {
         format
     }
 
-    pub fn field(&self, name: &str) -> Option<&Field> {
+    pub(crate) fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
 
     /// Whether every read agrees with this layout; if not, what differs.
-    pub fn check(&self, reads: &[Read]) -> Result<(), String> {
+    pub(crate) fn check(&self, reads: &[Read]) -> Result<(), String> {
         let wrong: Vec<String> = reads
             .iter()
             .filter_map(|r| match self.field(r.name) {
@@ -90,7 +90,7 @@ impl Format {
 
     /// The `{value, "name"}` pairs of the `__print_symbolic` applied to
     /// `REC->field` in the print format, if there is one.
-    pub fn symbols(&self, field: &str) -> Option<Vec<(i64, String)>> {
+    pub(crate) fn symbols(&self, field: &str) -> Option<Vec<(i64, String)>> {
         let needle = format!("__print_symbolic(REC->{field},");
         let start = self.print_fmt.find(&needle)? + needle.len();
         let rest = &self.print_fmt[start..];

@@ -18,23 +18,34 @@ pub const SCHEMA: &str = "memstat/1";
 
 /// The sections of a report, in print order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Section {
+pub(crate) enum Section {
+    /// Kernel, mode, uptime, generation and window.
     Header,
+    /// Each probe group's status: live, off or unavailable, and why.
     Probes,
+    /// Per-UID syscall and error totals, with each UID's top syscalls.
     Uids,
+    /// Per-UID counts of every syscall (`-a` or `--section syscalls`).
     Syscalls,
+    /// Per-UID syscall latency percentiles (latency mode).
     Latency,
+    /// Calls the tables had no room for, and dropped start times.
     Overflow,
     /// The memory group `memory::GROUPS[i]`.
     Memory(usize),
+    /// The system memory view: every /proc and /sys reading, computed indexes
+    /// and recent vmstat rates.
     System,
+    /// Tuning findings, each with the evidence that triggered it.
     Advice,
+    /// memstatd's own cost (`self`): its RSS, its maps' memory and its
+    /// programs' run counts.
     Daemon,
 }
 
 impl Section {
     /// Every section, in print order.
-    pub fn all() -> Vec<Section> {
+    pub(crate) fn all() -> Vec<Section> {
         let mut all = vec![
             Section::Header,
             Section::Probes,
@@ -49,14 +60,14 @@ impl Section {
     }
 
     /// What a dump without `-a` or `--section` shows.
-    pub fn defaults() -> Vec<Section> {
+    pub(crate) fn defaults() -> Vec<Section> {
         Section::all()
             .into_iter()
             .filter(|s| !matches!(s, Section::Syscalls | Section::Latency))
             .collect()
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Section::Header => "header",
             Section::Probes => "probes",
@@ -71,92 +82,92 @@ impl Section {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         Section::all().into_iter().find(|s| s.name() == name)
     }
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Header {
-    pub kernel: String,
-    pub arch: &'static str,
+pub(crate) struct Header {
+    pub(crate) kernel: String,
+    pub(crate) arch: &'static str,
     /// `host` or `device`.
-    pub mode: &'static str,
-    pub uptime_s: f64,
-    pub generated_ms: u64,
-    pub generation: GenerationInfo,
-    pub window: Window,
-    pub latency_mode: bool,
+    pub(crate) mode: &'static str,
+    pub(crate) uptime_s: f64,
+    pub(crate) generated_ms: u64,
+    pub(crate) generation: GenerationInfo,
+    pub(crate) window: Window,
+    pub(crate) latency_mode: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Window {
-    pub start_ms: u64,
-    pub end_ms: u64,
+pub(crate) struct Window {
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
 }
 
 /// One probe group's status line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProbeStatus {
-    pub group: String,
+pub(crate) struct ProbeStatus {
+    pub(crate) group: String,
     /// `live`, `off` or `unavailable`.
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     /// One event in this many is counted (as that many); memory groups only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_every: Option<u32>,
-    pub detail: String,
+    pub(crate) sample_every: Option<u32>,
+    pub(crate) detail: String,
 }
 
 /// One memory group's section.
 #[derive(Clone, Debug, Serialize)]
-pub struct GroupView {
-    pub group: &'static str,
-    pub title: &'static str,
+pub(crate) struct GroupView {
+    pub(crate) group: &'static str,
+    pub(crate) title: &'static str,
     /// `live`, `off` or `unavailable`.
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_every: Option<u32>,
+    pub(crate) sample_every: Option<u32>,
     /// Why the group has no numbers (unavailable).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
+    pub(crate) why: Option<String>,
     #[serde(skip)]
-    pub columns: &'static [memory::Column],
+    pub(crate) columns: &'static [memory::Column],
     /// Rows shown, ordered by the first column, and how many UIDs had any.
-    pub uids: Vec<GroupRow>,
-    pub uids_total: usize,
+    pub(crate) uids: Vec<GroupRow>,
+    pub(crate) uids_total: usize,
     /// UIDs that found the table full, together.
-    pub other: std::collections::BTreeMap<String, u64>,
-    pub table_used: usize,
-    pub table_entries: u32,
+    pub(crate) other: std::collections::BTreeMap<String, u64>,
+    pub(crate) table_used: usize,
+    pub(crate) table_entries: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct GroupRow {
-    pub uid: u32,
-    pub name: Option<String>,
-    pub metrics: std::collections::BTreeMap<String, u64>,
+pub(crate) struct GroupRow {
+    pub(crate) uid: u32,
+    pub(crate) name: Option<String>,
+    pub(crate) metrics: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CallRow {
-    pub nr: u32,
-    pub name: Cow<'static, str>,
-    pub count: u64,
-    pub errors: u64,
+pub(crate) struct CallRow {
+    pub(crate) nr: u32,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) count: u64,
+    pub(crate) errors: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Latency {
-    pub samples: u64,
-    pub p50_ns: u64,
-    pub p90_ns: u64,
-    pub p99_ns: u64,
+pub(crate) struct Latency {
+    pub(crate) samples: u64,
+    pub(crate) p50_ns: u64,
+    pub(crate) p90_ns: u64,
+    pub(crate) p99_ns: u64,
     /// Bucket `b` counts samples in `[2^b, 2^(b+1))` ns; the last is open-ended.
-    pub buckets: Vec<u64>,
+    pub(crate) buckets: Vec<u64>,
 }
 
 impl Latency {
-    pub fn from_hist(hist: &Histogram) -> Option<Self> {
+    pub(crate) fn from_hist(hist: &Histogram) -> Option<Self> {
         let [p50, p90, p99] = PERCENTILES.map(|(_, p)| percentile(hist, p));
         Some(Latency {
             samples: saturating_sum(hist),
@@ -169,18 +180,18 @@ impl Latency {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UidRow {
-    pub uid: u32,
-    pub name: Option<String>,
-    pub syscalls: u64,
-    pub errors: u64,
+pub(crate) struct UidRow {
+    pub(crate) uid: u32,
+    pub(crate) name: Option<String>,
+    pub(crate) syscalls: u64,
+    pub(crate) errors: u64,
     /// Every syscall of the UID, most frequent first.
-    pub calls: Vec<CallRow>,
-    pub latency: Option<Latency>,
+    pub(crate) calls: Vec<CallRow>,
+    pub(crate) latency: Option<Latency>,
 }
 
 impl UidRow {
-    pub fn p(&self, label: &str) -> u64 {
+    pub(crate) fn p(&self, label: &str) -> u64 {
         self.latency.as_ref().map_or(0, |l| match label {
             "p50" => l.p50_ns,
             "p90" => l.p90_ns,
@@ -190,86 +201,87 @@ impl UidRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OverflowView {
+pub(crate) struct OverflowView {
     #[serde(flatten)]
-    pub counters: Overflow,
+    pub(crate) counters: Overflow,
     /// Capacity of the (UID, syscall) table and entries in use.
-    pub table_entries: u32,
-    pub table_used: u32,
+    pub(crate) table_entries: u32,
+    pub(crate) table_used: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MapUsage {
-    pub name: String,
-    pub memlock_bytes: Option<u64>,
+pub(crate) struct MapUsage {
+    pub(crate) name: String,
+    pub(crate) memlock_bytes: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProgUsage {
-    pub section: String,
-    pub attached: bool,
-    pub run_count: Option<u64>,
-    pub avg_ns: Option<u64>,
+pub(crate) struct ProgUsage {
+    pub(crate) section: String,
+    pub(crate) attached: bool,
+    pub(crate) run_count: Option<u64>,
+    pub(crate) avg_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DaemonView {
-    pub pid: u32,
-    pub rss_bytes: Option<u64>,
-    pub peak_rss_bytes: Option<u64>,
-    pub map_bytes: u64,
-    pub maps: Vec<MapUsage>,
+pub(crate) struct DaemonView {
+    pub(crate) pid: u32,
+    pub(crate) rss_bytes: Option<u64>,
+    pub(crate) peak_rss_bytes: Option<u64>,
+    pub(crate) map_bytes: u64,
+    pub(crate) maps: Vec<MapUsage>,
     /// `kernel.bpf_stats_enabled`: run counts and times only when true.
-    pub bpf_stats_enabled: Option<bool>,
-    pub programs: Vec<ProgUsage>,
+    pub(crate) bpf_stats_enabled: Option<bool>,
+    pub(crate) programs: Vec<ProgUsage>,
 }
 
 /// A whole report; `None` sections were not asked for.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub schema: &'static str,
-    pub kind: &'static str,
+    pub(crate) schema: &'static str,
+    pub(crate) kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<Header>,
+    pub(crate) header: Option<Header>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub probes: Option<Vec<ProbeStatus>>,
+    pub(crate) probes: Option<Vec<ProbeStatus>>,
     /// Rows shown (after `--uid`, `--sort` and `--top`), and how many UIDs
     /// there were before `--top`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uids: Option<Vec<UidRow>>,
+    pub(crate) uids: Option<Vec<UidRow>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uids_total: Option<usize>,
+    pub(crate) uids_total: Option<usize>,
     #[serde(skip)]
-    pub sorted_by: &'static str,
+    pub(crate) sorted_by: &'static str,
     #[serde(skip)]
-    pub show_calls: bool,
+    pub(crate) show_calls: bool,
     #[serde(skip)]
-    pub show_latency: bool,
+    pub(crate) show_latency: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub overflow: Option<OverflowView>,
+    pub(crate) overflow: Option<OverflowView>,
     /// The memory groups' sections that were asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub memory: Vec<GroupView>,
+    pub(crate) memory: Vec<GroupView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<SystemView>,
+    pub(crate) system: Option<SystemView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub advice: Option<Advice>,
+    pub(crate) advice: Option<Advice>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
-    pub daemon: Option<DaemonView>,
+    pub(crate) daemon: Option<DaemonView>,
     /// `--fail-if` thresholds crossed (empty without `--fail-if`), the
     /// first [`MAX_LISTED_CROSSINGS`] of `failed_total`.
-    pub failed: Vec<Crossing>,
-    pub failed_total: usize,
+    pub(crate) failed: Vec<Crossing>,
+    pub(crate) failed_total: usize,
 }
 
 /// The columns `--sort` accepts, with the order each sorts in.
-pub const SORT_COLUMNS: [&str; 7] = ["syscalls", "errors", "uid", "name", "p50", "p90", "p99"];
+pub(crate) const SORT_COLUMNS: [&str; 7] =
+    ["syscalls", "errors", "uid", "name", "p50", "p90", "p99"];
 
 /// The per-UID rows of `window`: every UID in it plus every UID of `wanted`
 /// (shown with zeros when idle), sorted by `sort` (numbers high first; uid
 /// and name ascending). Built in one pass over the (uid, nr)-ordered window:
 /// with thousands of UIDs this is most of a dump's memory.
-pub fn uid_rows(
+pub(crate) fn uid_rows(
     window: &Counters,
     wanted: &[u32],
     name_of: &dyn Fn(u32) -> Option<String>,
@@ -333,61 +345,61 @@ fn sort_rows(rows: &mut [UidRow], sort: &str) {
 
 /// `--diff`: one side's description.
 #[derive(Clone, Debug, Serialize)]
-pub struct DiffSide {
-    pub label: String,
-    pub taken_ms: u64,
-    pub generation: GenerationInfo,
+pub(crate) struct DiffSide {
+    pub(crate) label: String,
+    pub(crate) taken_ms: u64,
+    pub(crate) generation: GenerationInfo,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct UidDiff {
-    pub uid: u32,
-    pub name: Option<String>,
-    pub changes: Vec<Change>,
+pub(crate) struct UidDiff {
+    pub(crate) uid: u32,
+    pub(crate) name: Option<String>,
+    pub(crate) changes: Vec<Change>,
 }
 
 /// Crossings listed at most: enough to act on, bounded whatever the number
 /// of thresholds and UIDs.
-pub const MAX_LISTED_CROSSINGS: usize = 100;
+pub(crate) const MAX_LISTED_CROSSINGS: usize = 100;
 
 /// A `--fail-if` threshold that a UID's metric crossed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Crossing {
-    pub threshold: String,
-    pub uid: u32,
-    pub metric: String,
-    pub from: Option<u64>,
-    pub to: u64,
+pub(crate) struct Crossing {
+    pub(crate) threshold: String,
+    pub(crate) uid: u32,
+    pub(crate) metric: String,
+    pub(crate) from: Option<u64>,
+    pub(crate) to: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct DiffReport {
-    pub schema: &'static str,
-    pub kind: &'static str,
-    pub diff: Kind,
-    pub from: DiffSide,
-    pub to: DiffSide,
-    pub uids: Vec<UidDiff>,
-    pub uids_total: usize,
-    pub failed: Vec<Crossing>,
-    pub failed_total: usize,
+pub(crate) struct DiffReport {
+    pub(crate) schema: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) diff: Kind,
+    pub(crate) from: DiffSide,
+    pub(crate) to: DiffSide,
+    pub(crate) uids: Vec<UidDiff>,
+    pub(crate) uids_total: usize,
+    pub(crate) failed: Vec<Crossing>,
+    pub(crate) failed_total: usize,
 }
 
 /// `--list-snapshots`.
 #[derive(Clone, Debug, Serialize)]
-pub struct SnapshotList {
-    pub schema: &'static str,
-    pub kind: &'static str,
-    pub current_generation: GenerationInfo,
-    pub snapshots: Vec<SnapshotMeta>,
+pub(crate) struct SnapshotList {
+    pub(crate) schema: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) current_generation: GenerationInfo,
+    pub(crate) snapshots: Vec<SnapshotMeta>,
 }
 
 /// The answer to an action (`--reset`, `--snapshot`, `--delete-snapshot`,
 /// `--latency`).
 #[derive(Clone, Debug, Serialize)]
-pub struct ActionDone {
-    pub schema: &'static str,
-    pub kind: &'static str,
-    pub message: String,
-    pub generation: GenerationInfo,
+pub(crate) struct ActionDone {
+    pub(crate) schema: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) generation: GenerationInfo,
 }

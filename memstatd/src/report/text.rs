@@ -14,7 +14,7 @@ use crate::system::vm_knobs::VmKnobs;
 use crate::system::vmstat_rates::Rate;
 use std::io::{self, Write};
 
-pub fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+pub(crate) fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(h) = &r.header {
         header(out, h)?;
     }
@@ -498,7 +498,7 @@ fn failures(out: &mut dyn Write, failed: &[Crossing], total: usize) -> io::Resul
     Ok(())
 }
 
-pub fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
+pub(crate) fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
     let what = match d.diff {
         Kind::Interval => "interval: what happened between the two moments (one generation)",
         Kind::Comparison => "comparison of two runs (two generations, each begun by --reset)",
@@ -541,7 +541,7 @@ pub fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
     failures(out, &d.failed, d.failed_total)
 }
 
-pub fn snapshot_list(out: &mut dyn Write, l: &SnapshotList) -> io::Result<()> {
+pub(crate) fn snapshot_list(out: &mut dyn Write, l: &SnapshotList) -> io::Result<()> {
     writeln!(out, "current: {}", generation(&l.current_generation))?;
     if l.snapshots.is_empty() {
         return writeln!(out, "no snapshots (memstat --snapshot NAME saves one)");
@@ -559,12 +559,12 @@ pub fn snapshot_list(out: &mut dyn Write, l: &SnapshotList) -> io::Result<()> {
     Ok(())
 }
 
-pub fn action(out: &mut dyn Write, a: &ActionDone) -> io::Result<()> {
+pub(crate) fn action(out: &mut dyn Write, a: &ActionDone) -> io::Result<()> {
     writeln!(out, "{}", a.message)
 }
 
 /// `2026-11-24 14:03:11Z` from Unix milliseconds.
-pub fn time(ms: u64) -> String {
+pub(crate) fn time(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
@@ -591,7 +591,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// `1d 02:03:04`, `02:03:04` or `3.2s`.
-pub fn duration(ms: u64) -> String {
+pub(crate) fn duration(ms: u64) -> String {
     if ms < 60_000 {
         return format!("{:.1}s", ms as f64 / 1000.0);
     }
@@ -692,7 +692,7 @@ fn unit(u: Unit, v: u64) -> String {
     }
 }
 
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     match n {
         n if n >= 10 << 20 => format!("{} MiB", n >> 20),
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
@@ -701,7 +701,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-pub fn ns(n: u64) -> String {
+pub(crate) fn ns(n: u64) -> String {
     match n {
         n if n >= 1_000_000_000 => format!("{:.1}s", n as f64 / 1e9),
         n if n >= 1_000_000 => format!("{:.1}ms", n as f64 / 1e6),

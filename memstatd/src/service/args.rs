@@ -6,6 +6,8 @@ use crate::probes::memory::{self, GroupMode};
 use crate::report::model::{Section, SORT_COLUMNS};
 use crate::stats::metrics::Threshold;
 
+/// The dump arguments' help (`-h`): what every output path accepts. The CLI
+/// prints it before its own options.
 pub const USAGE: &str = "\
 usage: memstat [OPTIONS]
 Per-UID syscall and memory statistics from memstatd.
@@ -45,7 +47,7 @@ Latency and memory probe groups:
 
 /// What a dump does.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     Help,
     Report,
     Reset,
@@ -80,21 +82,21 @@ impl Command {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Args {
-    pub command: Command,
-    pub all: bool,
-    pub uids: Vec<u32>,
-    pub top: Option<usize>,
-    pub sort: &'static str,
+pub(crate) struct Args {
+    pub(crate) command: Command,
+    pub(crate) all: bool,
+    pub(crate) uids: Vec<u32>,
+    pub(crate) top: Option<usize>,
+    pub(crate) sort: &'static str,
     /// Empty: the default sections (or all with `-a`).
-    pub sections: Vec<Section>,
-    pub json: bool,
-    pub fail_if: Vec<Threshold>,
+    pub(crate) sections: Vec<Section>,
+    pub(crate) json: bool,
+    pub(crate) fail_if: Vec<Threshold>,
 }
 
 impl Args {
     /// The sections to show, in print order.
-    pub fn sections(&self) -> Vec<Section> {
+    pub(crate) fn sections(&self) -> Vec<Section> {
         let mut s = if !self.sections.is_empty() {
             self.sections.clone()
         } else if self.all {
@@ -117,7 +119,7 @@ const MAX_THRESHOLDS: usize = 32;
 /// Upper bound of `--top`: no report has more UIDs than this.
 const MAX_TOP: usize = 1 << 20;
 
-pub fn parse(args: &[String]) -> Result<Args, String> {
+pub(crate) fn parse(args: &[String]) -> Result<Args, String> {
     let mut out = Args {
         command: Command::Report,
         all: false,

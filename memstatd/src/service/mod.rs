@@ -38,9 +38,9 @@ use thiserror::Error;
 /// and what the transport decided it may do (`permission`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caller {
-    pub uid: u32,
-    pub pid: i32,
-    pub access: Access,
+    pub(crate) uid: u32,
+    pub(crate) pid: i32,
+    pub(crate) access: Access,
 }
 
 impl Caller {
@@ -51,19 +51,26 @@ impl Caller {
 
 /// A dump that ran to its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
+    /// The report (or command) was written in full.
     Done,
     /// A `--fail-if` threshold was crossed (the dump says which).
     ThresholdCrossed,
 }
 
+/// Why a dump stopped. Each kind is its own `Status` on the socket and exit
+/// code of the CLI, with the message on stderr.
 #[derive(Debug, Error)]
 pub enum DumpError {
     /// Bad arguments: the message names the argument and the choices.
     #[error("{0}")]
     Usage(String),
+    /// The caller may not do this: change state without being a state changer,
+    /// or see a UID other than its own.
     #[error("permission denied: {0}")]
     Denied(String),
+    /// The dump could not be made: counters or state unreadable, a probe group
+    /// unavailable or not switchable.
     #[error("{0}")]
     Failed(String),
     /// The output went away (the client hung up).
@@ -82,9 +89,12 @@ impl From<StateError> for DumpError {
     }
 }
 
+/// How memstatd reached its BPF objects, as reports say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// On a Linux host: memstatd loaded the objects itself (`--host`).
     Host,
+    /// On Android: the platform bpfloader loaded them (`--device`).
     Device,
 }
 
@@ -103,6 +113,7 @@ struct Engine {
     names: UidNames,
 }
 
+/// The service core: the probes, state and UID names behind every dump.
 pub struct Service {
     mode: Mode,
     engine: Mutex<Engine>,
@@ -176,7 +187,7 @@ impl Service {
     }
 
     /// Renders what `args` ask for to `out`, as `caller` may see it.
-    pub fn dump(
+    pub(crate) fn dump(
         &self,
         out: &mut dyn Write,
         args: &[String],

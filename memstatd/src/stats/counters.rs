@@ -12,54 +12,56 @@ use std::collections::BTreeMap;
 
 /// Count and errors of one (UID, syscall) pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallCounts {
-    pub count: u64,
-    pub errors: u64,
+pub(crate) struct CallCounts {
+    pub(crate) count: u64,
+    pub(crate) errors: u64,
 }
 
 /// The overflow bucket and drop counters of the syscall group.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Overflow {
-    pub count: u64,
-    pub errors: u64,
-    pub latency_samples: u64,
-    pub start_dropped: u64,
-    pub unmatched: u64,
+pub(crate) struct Overflow {
+    pub(crate) count: u64,
+    pub(crate) errors: u64,
+    pub(crate) latency_samples: u64,
+    pub(crate) start_dropped: u64,
+    pub(crate) unmatched: u64,
 }
 
 /// The sum of counters that may come from a file or another process: it
 /// saturates rather than overflow.
-pub fn saturating_sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
+pub(crate) fn saturating_sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
     values.into_iter().fold(0, |a, &b| a.saturating_add(b))
 }
 
 /// A log2 latency histogram: bucket `b` counts samples in `[2^b, 2^(b+1))` ns.
-pub type Histogram = [u64; LATENCY_BUCKETS];
+pub(crate) type Histogram = [u64; LATENCY_BUCKETS];
 
+/// Every counter of one moment, syscall and memory groups: a baseline, a
+/// snapshot, or a window (`now - baseline`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// (uid, syscall number) → counts.
     #[serde(with = "pairs")]
-    pub syscalls: BTreeMap<(u32, u32), CallCounts>,
+    pub(crate) syscalls: BTreeMap<(u32, u32), CallCounts>,
     /// uid → latency histogram.
-    pub latency: BTreeMap<u32, Histogram>,
-    pub overflow: Overflow,
+    pub(crate) latency: BTreeMap<u32, Histogram>,
+    pub(crate) overflow: Overflow,
     /// Memory group name → its slots (see `probes::memory`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub groups: BTreeMap<String, GroupCounters>,
+    pub(crate) groups: BTreeMap<String, GroupCounters>,
 }
 
 /// One memory group's slots: per UID, and the bucket of UIDs that found
 /// the table full.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupCounters {
+pub(crate) struct GroupCounters {
     #[serde(with = "slot_rows")]
-    pub uids: BTreeMap<u32, Vec<u64>>,
-    pub other: Vec<u64>,
+    pub(crate) uids: BTreeMap<u32, Vec<u64>>,
+    pub(crate) other: Vec<u64>,
 }
 
 impl GroupCounters {
-    pub fn from_sample(s: &GroupSample) -> Self {
+    pub(crate) fn from_sample(s: &GroupSample) -> Self {
         GroupCounters {
             uids: s.uids.iter().cloned().collect(),
             other: s.other.clone(),
@@ -69,14 +71,14 @@ impl GroupCounters {
 
 /// A counter that went down: the kernel's counters were reset under us.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WentBack {
-    pub what: String,
-    pub was: u64,
-    pub now: u64,
+pub(crate) struct WentBack {
+    pub(crate) what: String,
+    pub(crate) was: u64,
+    pub(crate) now: u64,
 }
 
 impl Counters {
-    pub fn from_sample(s: &SyscallSample) -> Self {
+    pub(crate) fn from_sample(s: &SyscallSample) -> Self {
         let syscalls = s
             .counts
             .iter()
@@ -107,7 +109,7 @@ impl Counters {
 
     /// `self - base`, key by key. Fails on the first counter that is lower
     /// than in `base`: counters only grow, so that means they were reset.
-    pub fn since(&self, base: &Counters) -> Result<Counters, WentBack> {
+    pub(crate) fn since(&self, base: &Counters) -> Result<Counters, WentBack> {
         let mut out = Counters::default();
         for (key, now) in &self.syscalls {
             let was = base.syscalls.get(key).copied().unwrap_or_default();
@@ -192,7 +194,7 @@ impl Counters {
 
     /// Checks that counters read back from a file could have come from the
     /// maps: no more entries than they hold.
-    pub fn check_bounds(&self) -> Result<(), String> {
+    pub(crate) fn check_bounds(&self) -> Result<(), String> {
         let (pairs, uids) = (self.syscalls.len(), self.latency.len());
         if pairs > COUNTS_ENTRIES as usize || uids > LATENCY_ENTRIES as usize {
             return Err(format!(
@@ -222,7 +224,7 @@ impl Counters {
 
     /// Keeps only the UIDs `keep` accepts (the overflow bucket is not per-UID
     /// and stays).
-    pub fn retain_uids(&mut self, keep: impl Fn(u32) -> bool) {
+    pub(crate) fn retain_uids(&mut self, keep: impl Fn(u32) -> bool) {
         self.syscalls.retain(|(uid, _), _| keep(*uid));
         self.latency.retain(|uid, _| keep(*uid));
         for g in self.groups.values_mut() {

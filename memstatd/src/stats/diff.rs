@@ -17,21 +17,21 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One side of a diff.
-pub struct Side {
+pub(crate) struct Side {
     /// `snapshot "NAME"` or `now`.
-    pub label: String,
-    pub generation: GenerationInfo,
+    pub(crate) label: String,
+    pub(crate) generation: GenerationInfo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub(crate) enum Kind {
     Interval,
     Comparison,
 }
 
 /// Whether `a` and `b` can be diffed, and how.
-pub fn kind(a: &Side, b: &Side) -> Result<Kind, String> {
+pub(crate) fn kind(a: &Side, b: &Side) -> Result<Kind, String> {
     // Ids are unique, but a generation is only the same one if it agrees
     // in everything: state lost and rebuilt never passes for continuity.
     if a.generation == b.generation {
@@ -59,18 +59,18 @@ pub fn kind(a: &Side, b: &Side) -> Result<Kind, String> {
 
 /// A metric's change from one side to the other.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Change {
-    pub metric: String,
-    pub from: u64,
-    pub to: u64,
-    pub delta: i128,
+pub(crate) struct Change {
+    pub(crate) metric: String,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) delta: i128,
     /// Percent of `from`; `None` (JSON null) when `from` is 0 and `to` is not.
-    pub percent: Option<f64>,
+    pub(crate) percent: Option<f64>,
 }
 
 /// Every UID in either window, with the changes of every metric either
 /// side has (latency metrics only where both sides have them).
-pub fn changes(a: &Counters, b: &Counters) -> BTreeMap<u32, Vec<Change>> {
+pub(crate) fn changes(a: &Counters, b: &Counters) -> BTreeMap<u32, Vec<Change>> {
     let (ma, mb) = (metrics::per_uid(a), metrics::per_uid(b));
     let uids: BTreeSet<u32> = ma.keys().chain(mb.keys()).copied().collect();
     let empty = UidMetrics::new();
@@ -90,7 +90,7 @@ const ALWAYS: [&str; 2] = ["syscalls.count", "syscalls.errors"];
 
 /// The changes of one UID: the totals, and every other metric that is not
 /// zero on both sides.
-pub fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
+pub(crate) fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
     let always = ALWAYS.map(String::from);
     let names: BTreeSet<&String> = from.keys().chain(to.keys()).chain(&always).collect();
     let mut changes = names

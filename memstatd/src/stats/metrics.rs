@@ -15,12 +15,12 @@ use crate::probes::syscalls::{syscall_name, syscall_number};
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub type UidMetrics = BTreeMap<String, u64>;
+pub(crate) type UidMetrics = BTreeMap<String, u64>;
 
-pub const PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99)];
+pub(crate) const PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99)];
 
 /// Every UID's metrics in `window`.
-pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
+pub(crate) fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
     let mut out: BTreeMap<u32, UidMetrics> = BTreeMap::new();
     for (&(uid, nr), c) in &window.syscalls {
         let m = out.entry(uid).or_default();
@@ -56,7 +56,7 @@ pub fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
 
 /// The upper bound of the log2 bucket holding quantile `p` (so at most twice
 /// the true value), in the histogram's unit; `None` for an empty histogram.
-pub fn percentile(hist: &[u64], p: f64) -> Option<u64> {
+pub(crate) fn percentile(hist: &[u64], p: f64) -> Option<u64> {
     let total = saturating_sum(hist);
     if total == 0 {
         return None;
@@ -73,7 +73,7 @@ pub fn percentile(hist: &[u64], p: f64) -> Option<u64> {
 }
 
 /// Whether `metric` is a name [`per_uid`] can produce.
-pub fn check_metric(metric: &str) -> Result<(), String> {
+pub(crate) fn check_metric(metric: &str) -> Result<(), String> {
     const FIXED: [&str; 6] = [
         "syscalls.count",
         "syscalls.errors",
@@ -131,12 +131,12 @@ fn canonical(metric: &str) -> String {
 
 /// Latency metrics, percentiles and ratios exist only where a UID has
 /// samples; the others count, and a UID without them has zero.
-pub fn defaults_to_zero(metric: &str) -> bool {
+pub(crate) fn defaults_to_zero(metric: &str) -> bool {
     !(metric.starts_with("latency.") || metric.ends_with("_us") || metric.ends_with("_permille"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Op {
+pub(crate) enum Op {
     Gt,
     Ge,
     Lt,
@@ -156,7 +156,7 @@ impl Op {
 
 /// What a threshold compares.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Bound {
+pub(crate) enum Bound {
     /// The metric's value (in a diff, the later side's).
     Value(f64),
     /// `+N` / `-N`: the change between the two sides of a diff.
@@ -167,11 +167,11 @@ pub enum Bound {
 
 /// `--fail-if 'METRIC OP VALUE'`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Threshold {
-    pub metric: String,
-    pub op: Op,
-    pub bound: Bound,
-    pub text: String,
+pub(crate) struct Threshold {
+    pub(crate) metric: String,
+    pub(crate) op: Op,
+    pub(crate) bound: Bound,
+    pub(crate) text: String,
 }
 
 impl fmt::Display for Threshold {
@@ -181,7 +181,7 @@ impl fmt::Display for Threshold {
 }
 
 impl Threshold {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let usage = "expected 'METRIC OP VALUE' with OP one of > >= < <= and VALUE a number \
                      (the value), +N or -N (the change in a diff) or +N% or -N% (the change \
                      in percent), e.g. 'syscalls.errors>+5%'";
@@ -225,14 +225,14 @@ impl Threshold {
     }
 
     /// Whether the threshold needs two sides (a diff).
-    pub fn is_relative(&self) -> bool {
+    pub(crate) fn is_relative(&self) -> bool {
         !matches!(self.bound, Bound::Value(_))
     }
 
     /// Whether a metric that went from `from` to `to` crosses the threshold.
     /// `from` is `None` outside a diff. A percent change from zero is
     /// infinite, so it crosses any `>` bound when the metric grew.
-    pub fn crossed(&self, from: Option<u64>, to: u64) -> bool {
+    pub(crate) fn crossed(&self, from: Option<u64>, to: u64) -> bool {
         let to_f = to as f64;
         match (self.bound, from) {
             (Bound::Value(v), _) => self.op.holds(to_f, v),
@@ -244,7 +244,7 @@ impl Threshold {
 }
 
 /// The change from `from` to `to` in percent of `from` (±infinity from 0).
-pub fn percent(from: u64, to: u64) -> f64 {
+pub(crate) fn percent(from: u64, to: u64) -> f64 {
     if from == to {
         0.0
     } else if from == 0 {

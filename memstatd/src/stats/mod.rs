@@ -6,5 +6,3 @@ pub mod counters;
 pub mod diff;
 pub mod metrics;
 pub mod state;
-
-pub use counters::Counters;

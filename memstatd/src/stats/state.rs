@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Snapshots kept at most.
-pub const MAX_SNAPSHOTS: usize = 32;
+pub(crate) const MAX_SNAPSHOTS: usize = 32;
 /// Largest state file read back. A full window (every pair of the counts
 /// table and every histogram) takes about 2 MiB.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 << 20;
 /// Longest snapshot name.
-pub const MAX_NAME_LEN: usize = 64;
+pub(crate) const MAX_NAME_LEN: usize = 64;
 
 const GENERATION_FILE: &str = "generation.json";
 const SNAPSHOT_DIR: &str = "snapshots";
@@ -37,15 +37,15 @@ const LOCK_FILE: &str = "lock";
 /// What the counters come from: maps are unique within a boot, so a new
 /// boot id or map id means the counters started again from zero.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub boot_id: String,
+pub(crate) struct Source {
+    pub(crate) boot_id: String,
     /// `<object>/<map>` → the kernel's map id.
-    pub maps: BTreeMap<String, u32>,
+    pub(crate) maps: BTreeMap<String, u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Cause {
+pub(crate) enum Cause {
     /// No earlier state: the window runs from the counters' creation.
     FirstStart,
     /// `--reset`.
@@ -55,7 +55,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Cause::FirstStart => {
                 "memstatd's first start (counting since the counters were created)".into()
@@ -70,38 +70,38 @@ impl Cause {
 
 /// A generation without its baseline: what reports and snapshots carry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenerationInfo {
-    pub id: u64,
+pub(crate) struct GenerationInfo {
+    pub(crate) id: u64,
     /// Start of the window, Unix milliseconds.
-    pub started_ms: u64,
-    pub cause: Cause,
+    pub(crate) started_ms: u64,
+    pub(crate) cause: Cause,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Generation {
+pub(crate) struct Generation {
     #[serde(flatten)]
-    pub info: GenerationInfo,
-    pub source: Source,
-    pub baseline: Counters,
+    pub(crate) info: GenerationInfo,
+    pub(crate) source: Source,
+    pub(crate) baseline: Counters,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotMeta {
-    pub name: String,
-    pub taken_ms: u64,
-    pub generation: GenerationInfo,
+pub(crate) struct SnapshotMeta {
+    pub(crate) name: String,
+    pub(crate) taken_ms: u64,
+    pub(crate) generation: GenerationInfo,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     #[serde(flatten)]
-    pub meta: SnapshotMeta,
+    pub(crate) meta: SnapshotMeta,
     /// The generation's counters from its start to `taken_ms`.
-    pub window: Counters,
+    pub(crate) window: Counters,
 }
 
 #[derive(Debug, Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("state directory {dir}: {source}; check it exists and is writable by memstatd")]
     Io { dir: PathBuf, source: io::Error },
     #[error(
@@ -130,7 +130,7 @@ pub enum StateError {
 }
 
 /// The persisted state: the current generation and the snapshots on disk.
-pub struct Store {
+pub(crate) struct Store {
     dir: PathBuf,
     generation: Generation,
     /// Held (flock) while the store is open: one daemon per state directory.
@@ -139,7 +139,7 @@ pub struct Store {
 
 /// What `Store::open` found.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Opened {
+pub(crate) enum Opened {
     /// The saved generation goes on.
     Continued,
     /// A new generation started; the string says why.
@@ -153,7 +153,7 @@ impl Store {
     /// starts at zero, its window beginning at `counters_since_ms`. Without
     /// counters (no probe group is live) the saved generation is kept as it
     /// is, to be checked when counters are back.
-    pub fn open(
+    pub(crate) fn open(
         dir: &Path,
         current: Option<(&Source, &Counters)>,
         counters_since_ms: u64,
@@ -232,12 +232,12 @@ impl Store {
         Ok((store, opened))
     }
 
-    pub fn generation(&self) -> &Generation {
+    pub(crate) fn generation(&self) -> &Generation {
         &self.generation
     }
 
     /// Starts a new generation at `now`. It is on disk before this returns.
-    pub fn reset(&mut self, now: Counters, now_ms: u64) -> Result<&Generation, StateError> {
+    pub(crate) fn reset(&mut self, now: Counters, now_ms: u64) -> Result<&Generation, StateError> {
         let next = Generation {
             info: GenerationInfo {
                 id: self.generation.info.id.saturating_add(1),
@@ -265,7 +265,7 @@ impl Store {
     }
 
     /// The snapshots, to be read without holding the store.
-    pub fn snapshots(&self) -> SnapshotDir {
+    pub(crate) fn snapshots(&self) -> SnapshotDir {
         SnapshotDir {
             dir: self.dir.clone(),
         }
@@ -273,7 +273,7 @@ impl Store {
 
     /// Saves `window` (the current generation's counters) as `name`,
     /// replacing a snapshot of that name. Returns whether one was replaced.
-    pub fn save_snapshot(
+    pub(crate) fn save_snapshot(
         &self,
         name: &str,
         window: Counters,
@@ -303,7 +303,7 @@ impl Store {
 
 /// The snapshot files of a state directory.
 #[derive(Clone, Debug)]
-pub struct SnapshotDir {
+pub(crate) struct SnapshotDir {
     dir: PathBuf,
 }
 
@@ -313,7 +313,7 @@ impl SnapshotDir {
         Ok(self.dir.join(SNAPSHOT_DIR).join(format!("{name}.json")))
     }
 
-    pub fn load(&self, name: &str) -> Result<Snapshot, StateError> {
+    pub(crate) fn load(&self, name: &str) -> Result<Snapshot, StateError> {
         let path = self.path(name)?;
         let corrupt = |why: String| StateError::Corrupt {
             path: path.clone(),
@@ -328,7 +328,7 @@ impl SnapshotDir {
         Ok(snapshot)
     }
 
-    pub fn delete(&self, name: &str) -> Result<(), StateError> {
+    pub(crate) fn delete(&self, name: &str) -> Result<(), StateError> {
         let path = self.path(name)?;
         fs::remove_file(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => StateError::NoSnapshot(name.to_owned()),
@@ -341,7 +341,7 @@ impl SnapshotDir {
 
     /// Every snapshot's name, time and generation, oldest first. An
     /// unreadable file is listed under its name with generation 0.
-    pub fn list(&self) -> Result<Vec<SnapshotMeta>, StateError> {
+    pub(crate) fn list(&self) -> Result<Vec<SnapshotMeta>, StateError> {
         let dir = self.dir.join(SNAPSHOT_DIR);
         let io_err = |source| StateError::Io {
             dir: self.dir.clone(),
@@ -502,20 +502,7 @@ mod tests {
     use super::*;
     use crate::stats::counters::CallCounts;
 
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> Self {
-            let p =
-                std::env::temp_dir().join(format!("memstat-state-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&p);
-            TempDir(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testing::TempDir;
 
     fn source(boot: &str, id: u32) -> Source {
         Source {
@@ -535,7 +522,7 @@ mod tests {
     fn generations_go_on_across_opens_and_restart_on_counter_resets() {
         let dir = TempDir::new("gen");
         let (mut store, opened) =
-            Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 1000).unwrap();
+            Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 1000).unwrap();
         assert!(matches!(opened, Opened::Started(_)));
         assert_eq!(store.generation().info.id, 1);
         assert_eq!(store.generation().info.cause, Cause::FirstStart);
@@ -544,7 +531,7 @@ mod tests {
         // Same source, counters grew: generation 2 goes on with its baseline.
         drop(store);
         let (store, opened) =
-            Store::open(&dir.0, Some((&source("a", 7), &counters(12))), 3000).unwrap();
+            Store::open(dir.path(), Some((&source("a", 7), &counters(12))), 3000).unwrap();
         assert_eq!(opened, Opened::Continued);
         assert_eq!(store.generation().info.id, 2);
         assert_eq!(store.generation().baseline, counters(10));
@@ -552,7 +539,7 @@ mod tests {
         // A recreated map: generation 3 from zero, since the counters' creation.
         drop(store);
         let (store, opened) =
-            Store::open(&dir.0, Some((&source("a", 9), &counters(1))), 4000).unwrap();
+            Store::open(dir.path(), Some((&source("a", 9), &counters(1))), 4000).unwrap();
         assert!(matches!(opened, Opened::Started(ref why) if why.contains("id 7 -> 9")));
         let g = store.generation();
         assert_eq!((g.info.id, g.info.started_ms), (3, 4000));
@@ -560,7 +547,8 @@ mod tests {
 
         // A reboot.
         drop(store);
-        let (store, _) = Store::open(&dir.0, Some((&source("b", 9), &counters(1))), 5000).unwrap();
+        let (store, _) =
+            Store::open(dir.path(), Some((&source("b", 9), &counters(1))), 5000).unwrap();
         assert!(matches!(
             store.generation().info.cause,
             Cause::CountersReset { ref reason } if reason.contains("rebooted")
@@ -570,33 +558,35 @@ mod tests {
     #[test]
     fn counters_below_the_baseline_start_a_generation() {
         let dir = TempDir::new("back");
-        let (mut store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 0).unwrap();
+        let (mut store, _) =
+            Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
         store.reset(counters(10), 1).unwrap();
         drop(store);
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(3))), 2).unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(3))), 2).unwrap();
         assert_eq!(store.generation().info.id, 3);
     }
 
     #[test]
     fn a_corrupt_generation_file_is_set_aside() {
         let dir = TempDir::new("corrupt");
-        fs::create_dir_all(&dir.0).unwrap();
-        fs::write(dir.0.join(GENERATION_FILE), b"{not json").unwrap();
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 0).unwrap();
+        fs::create_dir_all(dir.path()).unwrap();
+        fs::write(dir.path().join(GENERATION_FILE), b"{not json").unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
         assert_eq!(store.generation().info.id, 1);
-        assert!(dir.0.join("generation.json.corrupt").exists());
+        assert!(dir.path().join("generation.json.corrupt").exists());
     }
 
     #[test]
     fn a_lost_generation_file_never_reuses_a_snapshots_generation_id() {
         let dir = TempDir::new("reuse");
-        let (mut store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        let (mut store, _) =
+            Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
         store.reset(counters(1), 1).unwrap();
         store.reset(counters(2), 2).unwrap();
         store.save_snapshot("old", counters(0), 3).unwrap();
-        fs::write(dir.0.join(GENERATION_FILE), b"garbage").unwrap();
+        fs::write(dir.path().join(GENERATION_FILE), b"garbage").unwrap();
         drop(store);
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(5))), 9).unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 9).unwrap();
         assert_eq!(
             store.generation().info.id,
             4,
@@ -607,32 +597,32 @@ mod tests {
     #[test]
     fn one_store_per_directory() {
         let dir = TempDir::new("lock");
-        let held = Store::open(&dir.0, None, 0).unwrap();
+        let held = Store::open(dir.path(), None, 0).unwrap();
         assert!(matches!(
-            Store::open(&dir.0, None, 0),
+            Store::open(dir.path(), None, 0),
             Err(StateError::Busy(_))
         ));
         drop(held);
-        Store::open(&dir.0, None, 0).unwrap();
+        Store::open(dir.path(), None, 0).unwrap();
     }
 
     #[test]
     fn state_is_private_to_the_daemon() {
         use std::os::unix::fs::MetadataExt;
         let dir = TempDir::new("perms");
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
         store.save_snapshot("s", counters(1), 1).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
-        assert_eq!(mode(&dir.0), 0o700);
-        assert_eq!(mode(&dir.0.join(SNAPSHOT_DIR)), 0o700);
-        assert_eq!(mode(&dir.0.join(GENERATION_FILE)), 0o600);
-        assert_eq!(mode(&dir.0.join(SNAPSHOT_DIR).join("s.json")), 0o600);
+        assert_eq!(mode(dir.path()), 0o700);
+        assert_eq!(mode(&dir.path().join(SNAPSHOT_DIR)), 0o700);
+        assert_eq!(mode(&dir.path().join(GENERATION_FILE)), 0o600);
+        assert_eq!(mode(&dir.path().join(SNAPSHOT_DIR).join("s.json")), 0o600);
     }
 
     #[test]
     fn files_with_more_than_the_maps_hold_are_corrupt() {
         let dir = TempDir::new("bounds");
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
         let mut big = Counters::default();
         for uid in 0..=crate::abi::syscalls::COUNTS_ENTRIES {
             big.syscalls.insert(
@@ -653,7 +643,7 @@ mod tests {
     #[test]
     fn snapshots_are_named_bounded_and_replaced() {
         let dir = TempDir::new("snap");
-        let (store, _) = Store::open(&dir.0, Some((&source("a", 7), &counters(0))), 0).unwrap();
+        let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
         for bad in ["", ".x", "-a", "a/b", "a b", &"x".repeat(MAX_NAME_LEN + 1)] {
             assert!(matches!(
                 store.save_snapshot(bad, counters(1), 1),
@@ -680,7 +670,7 @@ mod tests {
             store.snapshots().load("base"),
             Err(StateError::NoSnapshot(_))
         ));
-        fs::write(dir.0.join(SNAPSHOT_DIR).join("junk.json"), b"[1,2").unwrap();
+        fs::write(dir.path().join(SNAPSHOT_DIR).join("junk.json"), b"[1,2").unwrap();
         assert!(matches!(
             store.snapshots().load("junk"),
             Err(StateError::Corrupt { .. })

@@ -89,7 +89,7 @@ mod host {
         }
         ms.sort_by(f64::total_cmp);
         let mid = ms.len() / 2;
-        let median = if ms.len().is_multiple_of(2) {
+        let median = if ms.len() % 2 == 0 {
             (ms[mid - 1] + ms[mid]) / 2.0
         } else {
             ms[mid]

@@ -213,8 +213,9 @@ fn close(fd: usize) -> Result<(), String> {
 
 /// (minor, major) faults of this process so far.
 fn faults() -> Result<(u64, u64), String> {
-    // SAFETY: getrusage fills the rusage it is given.
+    // SAFETY: rusage is plain integers, for which all zeroes is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the rusage it is given.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
         return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
     }
@@ -467,6 +468,7 @@ fn run_syscalls(op: &str) -> Result<(), String> {
                 // SAFETY: setresuid has no memory arguments. Keeping saved
                 // UID 0 lets the process switch back.
                 if unsafe { libc::setresuid(uid, uid, 0) } != 0
+                    // SAFETY: as above; back to root, which the saved UID allows.
                     || unsafe { libc::setresuid(0, 0, 0) } != 0
                 {
                     return Err(format!(
@@ -542,8 +544,9 @@ fn majfault(n: u64, path: &str, page: u64) -> Result<(), String> {
         )
     };
     let fd = check(format_args!("openat of {path}"), r)?;
-    // SAFETY: fstatfs fills the statfs it is given.
+    // SAFETY: statfs is plain integers, for which all zeroes is a valid value.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatfs fills the statfs it is given.
     if unsafe { libc::fstatfs(fd as libc::c_int, &mut fs) } != 0 {
         return Err(format!(
             "fstatfs of {path}: {}",
@@ -567,6 +570,7 @@ fn majfault(n: u64, path: &str, page: u64) -> Result<(), String> {
             return Err(format!("short write to {path} at page {i}"));
         }
     }
+    // SAFETY: fsync has no memory arguments; fd is the file opened above.
     check(format_args!("fsync of {path}"), unsafe {
         libc::syscall(libc::SYS_fsync, fd)
     })?;

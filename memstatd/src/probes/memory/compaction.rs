@@ -24,7 +24,7 @@ const RESULTS: [&str; COMPACT_RESULTS] = [
     "other",
 ];
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "compaction",
     object: "memStatCompaction",
     title: "compaction",

@@ -10,7 +10,7 @@ use super::{count, no_params, Column, GroupSpec, Hook, Source, Unit, Value};
 const PERF_COUNT_SW_PAGE_FAULTS: u64 = 2;
 const PERF_COUNT_SW_PAGE_FAULTS_MAJ: u64 = 6;
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "faults",
     object: "memStatFaults",
     title: "page faults",

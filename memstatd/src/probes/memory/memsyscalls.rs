@@ -13,7 +13,7 @@ use crate::probes::format::read;
 use crate::probes::syscalls::syscall_number;
 
 /// In the order of the programs' slots.
-pub const SYSCALLS: [&str; MEM_SYSCALLS] = [
+pub(crate) const SYSCALLS: [&str; MEM_SYSCALLS] = [
     "mmap",
     "munmap",
     "mremap",
@@ -32,7 +32,7 @@ const WITH_BYTES: [&str; 7] = [
     "mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "shmget",
 ];
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "memsyscalls",
     object: "memStatMemSyscalls",
     title: "memory syscalls",

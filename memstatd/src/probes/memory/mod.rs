@@ -37,13 +37,13 @@ pub static GROUPS: [&GroupSpec; 9] = [
 ];
 
 /// The group named `name`.
-pub fn spec(name: &str) -> Option<&'static GroupSpec> {
+pub(crate) fn spec(name: &str) -> Option<&'static GroupSpec> {
     GROUPS.into_iter().find(|g| g.name == name)
 }
 
 /// How a slot combines over CPUs and over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A counter: summed over CPUs; a window is now minus the baseline.
     Count,
     /// A highest value: the maximum over CPUs; a window is its value now
@@ -55,12 +55,13 @@ pub enum Kind {
 
 /// A field of a group's C value struct: `slots` u64s.
 pub struct Field {
-    pub name: &'static str,
+    pub(crate) name: &'static str,
+    /// How many u64 slots it has: 1 for a scalar, N for an array.
     pub slots: usize,
-    pub kind: Kind,
+    pub(crate) kind: Kind,
 }
 
-pub const fn count(name: &'static str, slots: usize) -> Field {
+pub(crate) const fn count(name: &'static str, slots: usize) -> Field {
     Field {
         name,
         slots,
@@ -68,7 +69,7 @@ pub const fn count(name: &'static str, slots: usize) -> Field {
     }
 }
 
-pub const fn peak(name: &'static str, slots: usize) -> Field {
+pub(crate) const fn peak(name: &'static str, slots: usize) -> Field {
     Field {
         name,
         slots,
@@ -81,16 +82,22 @@ pub enum Source {
     /// A tracepoint program, usable where the event exists and its record
     /// has every field the program reads, where it reads it.
     Tracepoint {
+        /// The tracepoint, `category/event`.
         event: &'static str,
+        /// The program's section in the group's object.
         section: &'static str,
+        /// Every record field the program reads, at the offset and size it reads.
         reads: &'static [Read],
         /// The kernels whose layout this is, for the report.
         layout: &'static str,
     },
     /// A `perf_event/` program on a software event, one perf event per CPU.
     PerfSoftware {
+        /// `PERF_COUNT_SW_*`: which software event.
         config: u64,
+        /// The event's name, for the report and errors.
         name: &'static str,
+        /// The program's section in the group's object.
         section: &'static str,
     },
 }
@@ -116,22 +123,23 @@ impl Source {
 /// One thing a group attaches to; the first of its sources that this kernel
 /// can serve is used.
 pub struct Hook {
+    /// The programs that can serve it, in order of preference.
     pub sources: &'static [Source],
     /// Set for a hook some kernels lack (the text says which); the rest of
     /// the group works without it.
-    pub optional: Option<&'static str>,
+    pub(crate) optional: Option<&'static str>,
 }
 
 /// A column of a group's text table.
 #[derive(Debug)]
-pub struct Column {
-    pub header: &'static str,
-    pub metric: &'static str,
-    pub unit: Unit,
+pub(crate) struct Column {
+    pub(crate) header: &'static str,
+    pub(crate) metric: &'static str,
+    pub(crate) unit: Unit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     Count,
     Bytes,
     KiB,
@@ -142,37 +150,44 @@ pub enum Unit {
     Permille,
 }
 
+/// One memory probe group: its BPF object, value layout, hooks, default and
+/// how its slots become metrics and a text table.
 pub struct GroupSpec {
     /// Section, metric prefix and `--probe` name.
     pub name: &'static str,
+    /// Its object's name, `memStat<Group>` (file name without `.o`).
     pub object: &'static str,
-    pub title: &'static str,
+    pub(crate) title: &'static str,
+    /// The fields of its per-UID C value struct, in order.
     pub fields: &'static [Field],
+    /// What it attaches to.
     pub hooks: &'static [Hook],
     /// Whether the group runs unless switched off; hot groups whose cost
     /// exceeds the budget ship off (README: cost per event).
-    pub default_on: bool,
+    pub(crate) default_on: bool,
     /// Whether `--probe NAME=1/N` may sample it (stall pairs cannot be).
     pub samplable: bool,
     /// Params the programs need, or why the group cannot run here.
-    pub params: fn(&Tracefs) -> Result<[u32; GROUP_PARAMS], String>,
+    pub(crate) params: fn(&Tracefs) -> Result<[u32; GROUP_PARAMS], String>,
     /// Named metrics of one UID's slots (without the group prefix).
-    pub metrics: fn(&Value) -> Vec<(String, u64)>,
+    pub(crate) metrics: fn(&Value) -> Vec<(String, u64)>,
     /// The text table; the first column orders it.
-    pub columns: &'static [Column],
+    pub(crate) columns: &'static [Column],
 }
 
 impl GroupSpec {
-    pub fn slots(&self) -> usize {
+    /// u64 slots of one UID's value.
+    pub(crate) fn slots(&self) -> usize {
         self.fields.iter().map(|f| f.slots).sum()
     }
 
+    /// Size of one UID's value, in bytes.
     pub fn value_size(&self) -> usize {
         self.slots() * 8
     }
 
     /// The kind of every slot, in order.
-    pub fn kinds(&self) -> Vec<Kind> {
+    pub(crate) fn kinds(&self) -> Vec<Kind> {
         self.fields
             .iter()
             .flat_map(|f| std::iter::repeat_n(f.kind, f.slots))
@@ -191,12 +206,12 @@ impl GroupSpec {
     }
 
     /// A view of one UID's slots.
-    pub fn value<'a>(&'static self, slots: &'a [u64]) -> Value<'a> {
+    pub(crate) fn value<'a>(&'static self, slots: &'a [u64]) -> Value<'a> {
         Value { spec: self, slots }
     }
 
     /// Every metric the group can produce (for `--fail-if` checks).
-    pub fn metric_names(&'static self) -> Vec<String> {
+    pub(crate) fn metric_names(&'static self) -> Vec<String> {
         let ones = vec![1; self.slots()];
         (self.metrics)(&Value {
             spec: self,
@@ -208,7 +223,7 @@ impl GroupSpec {
     }
 
     /// `<group>.<metric>` of one UID's slots.
-    pub fn named_metrics(&'static self, slots: &[u64]) -> Vec<(String, u64)> {
+    pub(crate) fn named_metrics(&'static self, slots: &[u64]) -> Vec<(String, u64)> {
         (self.metrics)(&Value { spec: self, slots })
             .into_iter()
             .map(|(name, v)| (format!("{}.{name}", self.name), v))
@@ -217,7 +232,7 @@ impl GroupSpec {
 }
 
 /// One UID's slots, read by field name.
-pub struct Value<'a> {
+pub(crate) struct Value<'a> {
     spec: &'static GroupSpec,
     slots: &'a [u64],
 }
@@ -225,7 +240,7 @@ pub struct Value<'a> {
 impl Value<'_> {
     /// The slots of `field` (empty if the field is unknown or the value
     /// short: values can come from files).
-    pub fn field(&self, field: &str) -> &[u64] {
+    pub(crate) fn field(&self, field: &str) -> &[u64] {
         debug_assert!(self.spec.slot_range(field).is_some(), "no field {field}");
         self.spec
             .slot_range(field)
@@ -233,21 +248,21 @@ impl Value<'_> {
             .unwrap_or(&[])
     }
 
-    pub fn one(&self, field: &str) -> u64 {
+    pub(crate) fn one(&self, field: &str) -> u64 {
         self.field(field).first().copied().unwrap_or(0)
     }
 }
 
 /// A group's mode: off, or on with one event in `sample_every` counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GroupMode {
+pub(crate) enum GroupMode {
     Off,
     On { sample_every: u32 },
 }
 
 impl GroupMode {
     /// `on`, `off` or `1/N` (N from 2 to 65536).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         match text {
             "on" => return Ok(GroupMode::On { sample_every: 1 }),
             "off" => return Ok(GroupMode::Off),
@@ -265,7 +280,7 @@ impl GroupMode {
 
 /// One memory group, opened from its pins.
 pub struct MemoryProbe {
-    pub spec: &'static GroupSpec,
+    pub(crate) spec: &'static GroupSpec,
     uid: Map,
     other: Map,
     config: Map,
@@ -277,18 +292,18 @@ pub struct MemoryProbe {
 
 /// One read of a group: every UID's slots and the shared bucket.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupSample {
+pub(crate) struct GroupSample {
     /// Sorted by UID.
-    pub uids: Vec<(u32, Vec<u64>)>,
-    pub other: Vec<u64>,
-    pub table_entries: u32,
+    pub(crate) uids: Vec<(u32, Vec<u64>)>,
+    pub(crate) other: Vec<u64>,
+    pub(crate) table_entries: u32,
 }
 
 impl MemoryProbe {
     /// Opens the group's pins under `pin_root`, checks which source serves
     /// each hook on this kernel, writes the params its programs need, applies
     /// the default mode if none was ever set, and attaches if it is on.
-    pub fn open(
+    pub(crate) fn open(
         spec: &'static GroupSpec,
         pin_root: &Path,
         tracefs: &Tracefs,
@@ -444,7 +459,7 @@ impl MemoryProbe {
 
     /// Switches the group: off detaches every program; on writes the
     /// sampling factor, then attaches.
-    pub fn set_mode(&mut self, mode: GroupMode) -> Result<(), String> {
+    pub(crate) fn set_mode(&mut self, mode: GroupMode) -> Result<(), String> {
         let mut c = self.config().map_err(|e| e.to_string())?;
         match mode {
             GroupMode::Off => {
@@ -468,7 +483,7 @@ impl MemoryProbe {
         }
     }
 
-    pub fn mode(&self) -> GroupMode {
+    pub(crate) fn mode(&self) -> GroupMode {
         match self.config() {
             Ok(c) if !self.attachments.is_empty() => GroupMode::On {
                 sample_every: c.sample_every.max(1),
@@ -478,7 +493,7 @@ impl MemoryProbe {
     }
 
     /// Peaks (rss) start again when the epoch changes.
-    pub fn set_epoch(&self, epoch: u32) -> Result<(), String> {
+    pub(crate) fn set_epoch(&self, epoch: u32) -> Result<(), String> {
         let mut c = self.config().map_err(|e| e.to_string())?;
         if c.epoch != epoch {
             c.epoch = epoch;
@@ -488,7 +503,7 @@ impl MemoryProbe {
     }
 
     /// What the report's probe line says about the hooks.
-    pub fn describe_hooks(&self) -> String {
+    pub(crate) fn describe_hooks(&self) -> String {
         self.served
             .iter()
             .map(|s| match s {
@@ -501,7 +516,7 @@ impl MemoryProbe {
     }
 
     /// The group's maps by name, for their ids and memory.
-    pub fn maps(&self) -> [(String, &Map); 3] {
+    pub(crate) fn maps(&self) -> [(String, &Map); 3] {
         let name = |s| abi::map_name(self.spec.name, s);
         [
             (name(abi::MAP_UID), &self.uid),
@@ -511,7 +526,7 @@ impl MemoryProbe {
     }
 
     /// The group's programs by section.
-    pub fn programs(&self) -> impl Iterator<Item = (&'static str, &Program, bool)> {
+    pub(crate) fn programs(&self) -> impl Iterator<Item = (&'static str, &Program, bool)> {
         self.programs.iter().map(|(section, prog)| {
             let attached = !self.attachments.is_empty()
                 && self
@@ -522,7 +537,7 @@ impl MemoryProbe {
         })
     }
 
-    pub fn read(&self) -> Result<GroupSample, BpfError> {
+    pub(crate) fn read(&self) -> Result<GroupSample, BpfError> {
         let kinds = self.spec.kinds();
         let epoch = self.config()?.epoch as u64;
         let combine = |raw: &PerCpu| combine(&kinds, epoch, raw.copies());
@@ -564,13 +579,13 @@ fn combine<'a>(kinds: &[Kind], epoch: u64, copies: impl Iterator<Item = &'a [u8]
 }
 
 /// Params for groups that need none.
-pub fn no_params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
+pub(crate) fn no_params(_: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
     Ok([0; GROUP_PARAMS])
 }
 
 /// The metrics of a stall field (`<prefix>.stalls`, `.ns`, `.unmatched`,
 /// `.p50_us`, `.p90_us`, `.p99_us`).
-pub fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String, u64)>) {
+pub(crate) fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String, u64)>) {
     let s = v.field(field);
     let get = |i: usize| s.get(i).copied().unwrap_or(0);
     out.push((format!("{prefix}stalls"), get(0)));
@@ -585,7 +600,7 @@ pub fn stall_metrics(v: &Value, field: &str, prefix: &str, out: &mut Vec<(String
 }
 
 /// The fields of a `struct stall_stats` named `name`.
-pub const fn stall(name: &'static str) -> Field {
+pub(crate) const fn stall(name: &'static str) -> Field {
     count(name, 3 + abi::STALL_BUCKETS)
 }
 

@@ -9,7 +9,7 @@
 use super::{count, no_params, peak, Column, GroupSpec, Hook, Source, Unit, Value};
 use crate::probes::format::read;
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "oom",
     object: "memStatOom",
     title: "OOM kills",

@@ -11,7 +11,7 @@ use crate::stats::counters::saturating_sum;
 const COSTLY_ORDER: usize = 3;
 const CLASSES: [&str; MT_CLASSES] = ["unmovable", "movable", "reclaimable", "other_mt"];
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "pagealloc",
     object: "memStatPageAlloc",
     title: "page allocator",

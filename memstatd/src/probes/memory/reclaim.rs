@@ -28,7 +28,7 @@ const fn end(event: &'static str, section: &'static str) -> Source {
 
 const NO_MEMCG: Option<&str> = Some("kernels without CONFIG_MEMCG have no memcg reclaim events");
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "reclaim",
     object: "memStatReclaim",
     title: "reclaim",

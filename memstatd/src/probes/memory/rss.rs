@@ -18,7 +18,7 @@ const MEMBERS: [&str; RSS_MEMBERS] = [
 ];
 const NAMES: [&str; RSS_MEMBERS] = ["file", "anon", "swap", "shmem"];
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "rss",
     object: "memStatRss",
     title: "RSS peaks",

@@ -22,7 +22,7 @@ const CACHE_ALLOC_5_10: Source = Source::Tracepoint {
     layout: "5.10 to 6.15",
 };
 
-pub static SPEC: GroupSpec = GroupSpec {
+pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "slab",
     object: "memStatSlab",
     title: "slab allocations",
