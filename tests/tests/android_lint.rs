@@ -1,19 +1,17 @@
-//! Lints of memstat's Android platform files: `init.rc`, `sepolicy/` and the
-//! parts of `Android.bp` they depend on (scripts/check_android_bp.sh checks
-//! its format and paths). Each lint is a function over text; the tests apply
-//! them to the real files, and the `rejects_*` tests to broken inputs, so
-//! that each can be seen failing.
+//! Lints of memstat's Android platform files for the mistakes the platform's
+//! own tools make fatal: `git apply` (hunk line counts), checkpolicy (unknown
+//! types, neverallows, duplicate genfscon lines), checkfc (file_contexts test
+//! data), the service fuzzer bindings test and host_init_verifier (init
+//! keywords, AIDs); and the links between Android.bp, memstatd.rc and the
+//! policy that a device would only show as denials. The platform names they
+//! rely on are listed with where they come from: system/sepolicy 4571ddd,
+//! system/core a3b721a. The `rejects_*` tests show each lint failing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use std::path::Path;
 
 fn read(rel: &str) -> String {
-    let path = root().join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -22,2088 +20,1353 @@ fn assert_clean(what: &str, errors: &[String]) {
 }
 
 fn assert_rejects(errors: &[String], expected: &str) {
+    let found = errors.iter().any(|e| e.contains(expected));
     assert!(
-        errors.iter().any(|e| e.contains(expected)),
+        found,
         "expected an error containing {expected:?}, got {errors:?}"
     );
 }
 
-// ---------------------------------------------------------------------------
-// Android IDs
+const SEPOLICY_PATCH: &str = "patches/system/sepolicy/0001-Add-sepolicy-for-memstatd.patch";
 
-/// AID names (as init spells them: lower case, no `AID_`) to numbers, from the
-/// host stand-in of `<cutils/android_filesystem_config.h>`, whose values are
-/// the platform's.
-fn aids() -> BTreeMap<String, u32> {
-    parse_aids(&read(
-        "bpf_progs/include/cutils/android_filesystem_config.h",
-    ))
-}
+/// Platform types and attributes the patch's new lines name, under the file
+/// of system/sepolicy that declares them. Names in the lines the patch keeps
+/// or replaces need no entry: the tree has them.
+const PLATFORM_TYPES: &str = "
+    public/attributes: bpfdomain bpffs_type core_data_file_type coredomain data_file_type
+        domain exec_type file_type fs_type service_manager_type system_file_type
+    public/file.te: debugfs_tracing packages_list_file proc_bpf proc_buddyinfo proc_dirty
+        proc_meminfo proc_overcommit_memory proc_page_cluster proc_pressure_mem proc_uptime
+        proc_vmstat proc_watermark_boost_factor proc_watermark_scale_factor proc_zoneinfo
+        system_file
+    public/service.te: permission_service
+    public/{bpfloader,dumpstate,init,servicemanager,shell,system_server}.te: bpfloader
+        dumpstate init servicemanager shell system_server";
 
-fn parse_aids(header: &str) -> BTreeMap<String, u32> {
-    header
-        .lines()
-        .filter_map(|l| {
-            let mut t = l.split_whitespace();
-            (t.next()? == "#define").then_some(())?;
-            let name = t.next()?.strip_prefix("AID_")?;
-            Some((name.to_lowercase(), t.next()?.parse().ok()?))
-        })
-        .collect()
-}
+/// Tracefs events private/genfs_contexts labels already: a second genfscon
+/// line for one of them fails the policy build.
+const PLATFORM_LABELLED_EVENTS: &str = "kmem/rss_stat oom/mark_victim
+    vmscan/mm_vmscan_direct_reclaim_begin vmscan/mm_vmscan_direct_reclaim_end
+    vmscan/mm_vmscan_kswapd_sleep vmscan/mm_vmscan_kswapd_wake";
 
-/// The groups of the pins memstat's objects create: every AID a BPF source
-/// names as a map's or program's owner, but root.
-fn pin_groups() -> BTreeSet<String> {
-    let mut groups = BTreeSet::new();
-    for entry in std::fs::read_dir(root().join("bpf_progs")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "c") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            groups.extend(aid_names(&text).into_iter().filter(|a| a != "root"));
-        }
-    }
-    groups
-}
-
-fn aid_names(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter_map(|w| w.strip_prefix("AID_"))
-        .map(str::to_lowercase)
-        .collect()
+/// The names of a list, without its `file:` headings.
+fn names(list: &str) -> impl Iterator<Item = &str> {
+    list.split_whitespace().filter(|w| !w.ends_with(':'))
 }
 
 // ---------------------------------------------------------------------------
-// Android.bp: a parser for the subset of Blueprint bpfmt accepts and we use
+// The patch
 
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
-    Str(String),
-    Bool(bool),
-    List(Vec<Value>),
-    Map(Vec<(String, Value)>),
+/// One file's part of a unified diff: the lines the patch adds, and those it
+/// keeps or removes (text the platform tree has), without their prefix.
+#[derive(Default)]
+struct FileDiff {
+    path: String,
+    added: Vec<String>,
+    snapshot: Vec<String>,
 }
 
-impl Value {
-    fn get(&self, key: &str) -> Option<&Value> {
-        match self {
-            Value::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
+/// Parses `git format-patch` output; errors name the hunks whose lines do
+/// not add up to their header, which `git apply` refuses.
+fn parse_patch(text: &str) -> (Vec<FileDiff>, Vec<String>) {
+    let (mut files, mut errors) = (Vec::<FileDiff>::new(), Vec::new());
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest.split(" b/").next().unwrap_or(rest).into();
+            let snapshot = Vec::new();
+            files.push(FileDiff {
+                path,
+                added: Vec::new(),
+                snapshot,
+            });
         }
-    }
-
-    fn str(&self, key: &str) -> Option<&str> {
-        match self.get(key)? {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn strings(&self, key: &str) -> Vec<&str> {
-        match self.get(key) {
-            Some(Value::List(l)) => l
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Str(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn flag(&self, key: &str) -> Option<bool> {
-        match self.get(key)? {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Module {
-    kind: String,
-    props: Value,
-}
-
-impl Module {
-    fn name(&self) -> &str {
-        self.props.str("name").unwrap_or("")
-    }
-}
-
-fn bp_tokens(text: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {}
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
+        let Some(header) = line.strip_prefix("@@ -") else {
+            continue;
+        };
+        let (Some(file), Some((old, new))) = (files.last_mut(), hunk_counts(header)) else {
+            errors.push(format!("bad hunk header {line:?}"));
+            continue;
+        };
+        let (mut o, mut n) = (0, 0);
+        while o < old || n < new {
+            let Some(l) = lines.next() else { break };
+            let text = l.get(1..).unwrap_or("").to_string();
+            match l.chars().next() {
+                Some('+') => n += 1,
+                Some('-') => o += 1,
+                Some(' ') | None => (o, n) = (o + 1, n + 1),
+                _ => break,
             }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                loop {
-                    match chars.next() {
-                        Some('/') if prev == '*' => break,
-                        Some(c) => prev = c,
-                        None => return Err("unterminated /* comment".into()),
-                    }
-                }
-            }
-            '"' => {
-                let mut s = String::from("\"");
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => s.extend(chars.next()),
-                        Some(c) => s.push(c),
-                        None => return Err("unterminated string".into()),
-                    }
-                }
-                out.push(s);
-            }
-            '{' | '}' | '[' | ']' | ':' | ',' | '=' | '+' => out.push(c.to_string()),
-            c if c.is_ascii_alphanumeric() || c == '_' => {
-                let mut w = c.to_string();
-                while let Some(&n) = chars.peek() {
-                    if n.is_ascii_alphanumeric() || n == '_' {
-                        w.push(n);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                out.push(w);
-            }
-            c => return Err(format!("unexpected character {c:?}")),
+            let part = if l.starts_with('+') {
+                &mut file.added
+            } else {
+                &mut file.snapshot
+            };
+            part.push(text);
         }
-    }
-    Ok(out)
-}
-
-fn parse_bp(text: &str) -> Result<Vec<Module>, String> {
-    let tokens = bp_tokens(text)?;
-    let mut pos = 0;
-    let mut modules = Vec::new();
-    while pos < tokens.len() {
-        let kind = tokens[pos].clone();
-        if !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("expected a module type, found {kind:?}"));
-        }
-        pos += 1;
-        if tokens.get(pos).map(String::as_str) != Some("{") {
-            return Err(format!(
-                "{kind}: expected '{{' (variables are not used here)"
+        let next = lines.peek().copied().unwrap_or("");
+        let more = next.starts_with(' ') || (next.starts_with('+') && !next.starts_with("+++"));
+        if (o, n) != (old, new) || more {
+            let path = &file.path;
+            errors.push(format!(
+                "{path}: {line:?} is not {old} old and {new} new lines"
             ));
         }
-        let props = bp_value(&tokens, &mut pos)?;
-        modules.push(Module { kind, props });
     }
-    Ok(modules)
+    (files, errors)
 }
 
-fn bp_value(t: &[String], pos: &mut usize) -> Result<Value, String> {
-    let tok = t.get(*pos).ok_or("unexpected end of file")?.clone();
-    *pos += 1;
-    match tok.as_str() {
-        "true" => Ok(Value::Bool(true)),
-        "false" => Ok(Value::Bool(false)),
-        "[" => {
-            let mut items = Vec::new();
-            loop {
-                if t.get(*pos).map(String::as_str) == Some("]") {
-                    *pos += 1;
-                    return Ok(Value::List(items));
-                }
-                items.push(bp_value(t, pos)?);
-                match t.get(*pos).map(String::as_str) {
-                    Some(",") => *pos += 1,
-                    Some("]") => {}
-                    other => return Err(format!("expected ',' or ']' in a list, found {other:?}")),
-                }
-            }
-        }
-        "{" => {
-            let mut entries: Vec<(String, Value)> = Vec::new();
-            loop {
-                let key = t
-                    .get(*pos)
-                    .ok_or("unexpected end of file in a map")?
-                    .clone();
-                *pos += 1;
-                if key == "}" {
-                    return Ok(Value::Map(entries));
-                }
-                if t.get(*pos).map(String::as_str) != Some(":") {
-                    return Err(format!("expected ':' after {key:?}"));
-                }
-                *pos += 1;
-                if entries.iter().any(|(k, _)| *k == key) {
-                    return Err(format!("property {key} given twice"));
-                }
-                let v = bp_value(t, pos)?;
-                entries.push((key, v));
-                match t.get(*pos).map(String::as_str) {
-                    Some(",") => *pos += 1,
-                    Some("}") => {}
-                    other => return Err(format!("expected ',' or '}}' in a map, found {other:?}")),
-                }
-            }
-        }
-        s => match s.strip_prefix('"') {
-            Some(v) => Ok(Value::Str(v.to_string())),
-            None => Err(format!("unexpected {s:?}")),
-        },
-    }
+/// `a,b +c,d @@ ...` to (b, d); a count left out is 1.
+fn hunk_counts(header: &str) -> Option<(usize, usize)> {
+    let (old, rest) = header.split_once(" +")?;
+    let count = |r: &str| r.split_once(',').map_or(Some(1), |(_, n)| n.parse().ok());
+    Some((count(old)?, count(rest.split_once(" @@")?.0)?))
 }
 
-/// Where a module installs its file on the device, for the module types
-/// memstat uses; None when it installs nothing there (or we cannot tell).
-fn install_path(m: &Module) -> Option<String> {
-    let partition_specific = [
-        "vendor",
-        "proprietary",
-        "system_ext_specific",
-        "product_specific",
-    ]
-    .iter()
-    .any(|p| m.props.flag(p) == Some(true));
-    if partition_specific {
-        return None;
-    }
-    let sub = |dir: &str| match m
-        .props
-        .str("relative_install_path")
-        .or(m.props.str("sub_dir"))
-    {
-        Some(s) => format!("{dir}/{s}"),
-        None => dir.to_string(),
-    };
-    match m.kind.as_str() {
-        "rust_binary" | "cc_binary" => Some(format!(
-            "{}/{}",
-            sub("/system/bin"),
-            m.props.str("stem").unwrap_or(m.name())
-        )),
-        "prebuilt_etc" => Some(format!(
-            "{}/{}",
-            sub("/system/etc"),
-            m.props.str("filename").unwrap_or(m.name())
-        )),
-        _ => None,
-    }
+fn patch() -> Vec<FileDiff> {
+    let (files, errors) = parse_patch(&read(SEPOLICY_PATCH));
+    assert_clean(SEPOLICY_PATCH, &errors);
+    files
 }
 
-/// Android.bp's promises to init.rc and to the bpfloader: one bpf {} module
-/// per BPF source, each `memStat<Group>.o` built from
-/// `bpf_progs/memStat<Group>.c` without BTF; memstatd installed to
-/// /system/bin and requiring every object and its init script, which is
-/// installed to /system/etc/init/memstatd.rc from init.rc.
-fn lint_android_bp(modules: &[Module], bpf_sources: &[String]) -> Vec<String> {
-    let mut errors = Vec::new();
-    let bpf: Vec<&Module> = modules.iter().filter(|m| m.kind == "bpf").collect();
-    for src in bpf_sources {
-        let stem = src.trim_end_matches(".c");
-        let want = format!("{stem}.o");
-        match bpf.iter().find(|m| m.name() == want) {
-            None => errors.push(format!(
-                "bpf_progs/{src} has no bpf {{ name: {want:?} }} module"
-            )),
-            Some(m) => {
-                if m.props.strings("srcs") != [format!("bpf_progs/{src}")] {
-                    errors.push(format!("{want}: srcs must be [\"bpf_progs/{src}\"]"));
-                }
-                if m.props.flag("btf") != Some(false) {
-                    errors.push(format!("{want}: btf must be false"));
-                }
-            }
-        }
-    }
-    for m in &bpf {
-        let src = m.name().trim_end_matches(".o").to_string() + ".c";
-        if !bpf_sources.contains(&src) {
-            errors.push(format!("bpf module {} has no bpf_progs/{src}", m.name()));
-        }
-    }
-    let Some(daemon) = modules
-        .iter()
-        .find(|m| m.kind == "rust_binary" && m.name() == "memstatd")
-    else {
-        errors.push("no rust_binary memstatd".into());
-        return errors;
-    };
-    if install_path(daemon).as_deref() != Some("/system/bin/memstatd") {
-        errors.push(format!(
-            "memstatd installs to {:?}, not /system/bin/memstatd",
-            install_path(daemon)
-        ));
-    }
-    let required = daemon.props.strings("required");
-    for m in &bpf {
-        if !required.contains(&m.name()) {
-            errors.push(format!("memstatd does not require {}", m.name()));
-        }
-    }
-    if !daemon.props.strings("init_rc").is_empty() {
-        errors.push("memstatd: init_rc would install init.rc under its own name".into());
-    }
-    let rc = modules
-        .iter()
-        .find(|m| m.props.str("src") == Some("init.rc"));
-    match rc {
-        None => errors.push("no module installs init.rc".into()),
-        Some(rc) => {
-            if install_path(rc).as_deref() != Some("/system/etc/init/memstatd.rc") {
-                errors.push(format!(
-                    "init.rc installs to {:?}, not /system/etc/init/memstatd.rc",
-                    install_path(rc)
-                ));
-            }
-            if !required.contains(&rc.name()) {
-                errors.push(format!("memstatd does not require {}", rc.name()));
-            }
-        }
-    }
-    errors
+fn added<'a>(files: &'a [FileDiff], path: &str) -> &'a [String] {
+    let file = files.iter().find(|f| f.path == path);
+    file.map_or(&[], |f| &f.added)
 }
 
-fn android_bp() -> Vec<Module> {
-    parse_bp(&read("Android.bp")).unwrap_or_else(|e| panic!("Android.bp: {e}"))
-}
-
-fn bpf_sources() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("bpf_progs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".c"))
-        .collect();
-    v.sort();
-    v
-}
-
-// ---------------------------------------------------------------------------
-// init.rc
-
-/// Service options init knows (system/core/init/README.md, "Options"), with
-/// the number of arguments each takes (min, max).
-const SERVICE_OPTIONS: &[(&str, usize, usize)] = &[
-    ("capabilities", 0, 64),
-    ("class", 1, 16),
-    ("console", 0, 1),
-    ("critical", 0, 1),
-    ("disabled", 0, 0),
-    ("enter_namespace", 2, 2),
-    ("file", 2, 2),
-    ("gentle_kill", 0, 0),
-    ("group", 1, 64),
-    ("interface", 2, 2),
-    ("ioprio", 2, 2),
-    ("keycodes", 1, 64),
-    ("memcg.limit_in_bytes", 1, 1),
-    ("memcg.limit_percent", 1, 1),
-    ("memcg.limit_property", 1, 1),
-    ("memcg.soft_limit_in_bytes", 1, 1),
-    ("memcg.swappiness", 1, 1),
-    ("namespace", 1, 1),
-    ("oneshot", 0, 0),
-    ("onrestart", 1, 64),
-    ("oom_score_adj", 1, 1),
-    ("override", 0, 0),
-    ("priority", 1, 1),
-    ("reboot_on_failure", 1, 1),
-    ("restart_period", 1, 1),
-    ("rlimit", 3, 3),
-    ("seclabel", 1, 1),
-    ("setenv", 2, 2),
-    ("shutdown", 1, 1),
-    ("sigstop", 0, 0),
-    ("socket", 3, 6),
-    ("stdio_to_kmsg", 0, 0),
-    ("task_profiles", 1, 64),
-    ("timeout_period", 1, 1),
-    ("updatable", 0, 0),
-    ("user", 1, 1),
-];
-
-/// Action commands init knows (system/core/init/README.md, "Commands"), with
-/// their argument counts.
-const COMMANDS: &[(&str, usize, usize)] = &[
-    ("bootchart", 1, 1),
-    ("chmod", 2, 2),
-    ("chown", 3, 3),
-    ("class_reset", 1, 1),
-    ("class_restart", 1, 2),
-    ("class_start", 1, 1),
-    ("class_stop", 1, 1),
-    ("copy", 2, 2),
-    ("copy_per_line", 2, 2),
-    ("domainname", 1, 1),
-    ("enable", 1, 1),
-    ("exec", 1, 64),
-    ("exec_background", 1, 64),
-    ("exec_start", 1, 1),
-    ("export", 2, 2),
-    ("hostname", 1, 1),
-    ("ifup", 1, 1),
-    ("insmod", 1, 64),
-    ("interface_restart", 1, 1),
-    ("interface_start", 1, 1),
-    ("interface_stop", 1, 1),
-    ("load_exports", 1, 1),
-    ("load_persist_props", 0, 0),
-    ("load_system_props", 0, 0),
-    ("loglevel", 1, 1),
-    ("mark_post_data", 0, 0),
-    ("mkdir", 1, 6),
-    ("mount", 3, 64),
-    ("mount_all", 0, 64),
-    ("perform_apex_config", 0, 1),
-    ("readahead", 1, 2),
-    ("restart", 1, 2),
-    ("restorecon", 1, 64),
-    ("restorecon_recursive", 1, 64),
-    ("rm", 1, 1),
-    ("rmdir", 1, 1),
-    ("setprop", 2, 2),
-    ("setrlimit", 3, 3),
-    ("start", 1, 1),
-    ("stop", 1, 1),
-    ("swapon_all", 0, 1),
-    ("symlink", 2, 2),
-    ("sysclktz", 1, 1),
-    ("trigger", 1, 1),
-    ("umount", 1, 1),
-    ("umount_all", 0, 1),
-    ("verity_update_state", 0, 0),
-    ("wait", 1, 2),
-    ("wait_for_prop", 2, 2),
-    ("write", 2, 2),
-];
-
-/// Event triggers of the platform's init.rc (system/core/rootdir/init.rc).
-const EVENTS: &[&str] = &[
-    "early-init",
-    "init",
-    "late-init",
-    "early-fs",
-    "fs",
-    "post-fs",
-    "late-fs",
-    "post-fs-data",
-    "zygote-start",
-    "early-boot",
-    "boot",
-    "charger",
-    "shutdown",
-];
-
-/// Capability names of `capabilities` (init takes CAP_* without the prefix).
-const CAPABILITIES: &[&str] = &[
-    "AUDIT_CONTROL",
-    "AUDIT_READ",
-    "AUDIT_WRITE",
-    "BLOCK_SUSPEND",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "KILL",
-    "LEASE",
-    "LINUX_IMMUTABLE",
-    "MAC_ADMIN",
-    "MAC_OVERRIDE",
-    "MKNOD",
-    "NET_ADMIN",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_RAW",
-    "PERFMON",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYSLOG",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_CHROOT",
-    "SYS_MODULE",
-    "SYS_NICE",
-    "SYS_PACCT",
-    "SYS_PTRACE",
-    "SYS_RAWIO",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "WAKE_ALARM",
-];
-
-#[derive(Debug, Default)]
-struct Service {
-    name: String,
-    path: String,
-    options: Vec<(String, Vec<String>)>,
-}
-
-impl Service {
-    fn option(&self, name: &str) -> Option<&[String]> {
-        self.options
-            .iter()
-            .find(|(o, _)| o == name)
-            .map(|(_, a)| a.as_slice())
-    }
-}
-
-#[derive(Debug, Default)]
-struct Action {
-    trigger: String,
-    commands: Vec<(String, Vec<String>)>,
-}
-
-#[derive(Debug, Default)]
-struct InitRc {
-    services: Vec<Service>,
-    actions: Vec<Action>,
-}
-
-/// Parses init.rc and checks every line against init's grammar: sections
-/// are `on`, `service` and `import`; a service's lines are known options and
-/// an action's are known commands, each with a valid number of arguments;
-/// users and groups are known AIDs; modes are octal; triggers are known
-/// events or `property:name=value`, joined by `&&`.
-fn lint_init_rc(text: &str, aids: &BTreeMap<String, u32>) -> (InitRc, Vec<String>) {
-    enum Section {
-        None,
-        Service,
-        Action,
-    }
-    let mut rc = InitRc::default();
-    let mut errors = Vec::new();
-    let mut section = Section::None;
-    for (n, line) in text.lines().enumerate() {
-        let at = format!("init.rc:{}", n + 1);
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if trimmed.ends_with('\\') {
-            errors.push(format!("{at}: line continuations are not used here"));
-            continue;
-        }
-        let words: Vec<String> = trimmed.split_whitespace().map(String::from).collect();
-        let indented = line.starts_with([' ', '\t']);
-        if !indented {
-            match words[0].as_str() {
-                "service" => {
-                    if words.len() < 3 {
-                        errors.push(format!("{at}: service needs a name and a path"));
-                        section = Section::None;
-                        continue;
-                    }
-                    let name = &words[1];
-                    if !name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
-                    {
-                        errors.push(format!("{at}: bad service name {name:?}"));
-                    }
-                    if rc.services.iter().any(|s| &s.name == name) {
-                        errors.push(format!("{at}: service {name} defined twice"));
-                    }
-                    if !words[2].starts_with('/') {
-                        errors.push(format!("{at}: service path {:?} is not absolute", words[2]));
-                    }
-                    rc.services.push(Service {
-                        name: name.clone(),
-                        path: words[2].clone(),
-                        options: Vec::new(),
-                    });
-                    section = Section::Service;
-                }
-                "on" => {
-                    let trigger = words[1..].join(" ");
-                    errors.extend(
-                        check_trigger(&trigger)
-                            .into_iter()
-                            .map(|e| format!("{at}: {e}")),
-                    );
-                    rc.actions.push(Action {
-                        trigger,
-                        commands: Vec::new(),
-                    });
-                    section = Section::Action;
-                }
-                "import" if words.len() == 2 => section = Section::None,
-                other => {
-                    errors.push(format!("{at}: unknown section keyword {other:?}"));
-                    section = Section::None;
-                }
-            }
-            continue;
-        }
-        let (word, args) = (words[0].clone(), words[1..].to_vec());
-        match section {
-            Section::None => errors.push(format!("{at}: {word:?} outside a section")),
-            Section::Service => {
-                match SERVICE_OPTIONS.iter().find(|(o, ..)| *o == word) {
-                    None => errors.push(format!("{at}: unknown service option {word:?}")),
-                    Some((_, min, max)) if args.len() < *min || args.len() > *max => {
-                        errors.push(format!(
-                            "{at}: {word} takes {min} to {max} arguments, not {}",
-                            args.len()
-                        ))
-                    }
-                    Some(_) => {}
-                }
-                match word.as_str() {
-                    "user" | "group" => {
-                        for a in &args {
-                            if !aids.contains_key(a) {
-                                errors.push(format!("{at}: {word} {a:?} is not a known AID"));
-                            }
-                        }
-                    }
-                    "capabilities" => {
-                        for a in &args {
-                            if !CAPABILITIES.contains(&a.as_str()) {
-                                errors.push(format!("{at}: unknown capability {a:?}"));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                let service = rc
-                    .services
-                    .last_mut()
-                    .expect("a service section has a service");
-                if service.options.iter().any(|(o, _)| *o == word) && word != "onrestart" {
-                    errors.push(format!("{at}: option {word} given twice"));
-                }
-                service.options.push((word, args));
-            }
-            Section::Action => {
-                match COMMANDS.iter().find(|(c, ..)| *c == word) {
-                    None => errors.push(format!("{at}: unknown command {word:?}")),
-                    Some((_, min, max)) if args.len() < *min || args.len() > *max => {
-                        errors.push(format!(
-                            "{at}: {word} takes {min} to {max} arguments, not {}",
-                            args.len()
-                        ))
-                    }
-                    Some(_) => {}
-                }
-                errors.extend(
-                    check_command(&word, &args, aids)
-                        .into_iter()
-                        .map(|e| format!("{at}: {e}")),
-                );
-                rc.actions
-                    .last_mut()
-                    .expect("an action section has an action")
-                    .commands
-                    .push((word, args));
-            }
-        }
-    }
-    for action in &rc.actions {
-        for (cmd, args) in &action.commands {
-            if ["start", "stop", "restart", "enable"].contains(&cmd.as_str())
-                && !rc.services.iter().any(|s| s.name == args[0])
-            {
-                errors.push(format!("{cmd} {}: no such service in this file", args[0]));
-            }
-        }
-    }
-    (rc, errors)
-}
-
-fn check_trigger(trigger: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if trigger.is_empty() {
-        return vec!["`on` needs a trigger".into()];
-    }
-    let mut events = 0;
-    for part in trigger.split("&&").map(str::trim) {
-        if let Some(prop) = part.strip_prefix("property:") {
-            match prop.split_once('=') {
-                Some((name, value))
-                    if !name.is_empty()
-                        && !value.is_empty()
-                        && name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "._-@:".contains(c)) => {}
-                _ => errors.push(format!(
-                    "bad property trigger {part:?} (property:name=value)"
-                )),
-            }
-        } else if EVENTS.contains(&part) {
-            events += 1;
-        } else {
-            errors.push(format!("unknown trigger {part:?}"));
-        }
-    }
-    if events > 1 {
-        errors.push(format!("{trigger:?} has more than one event trigger"));
-    }
-    errors
-}
-
-fn is_mode(s: &str) -> bool {
-    (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c))
-}
-
-fn check_command(cmd: &str, args: &[String], aids: &BTreeMap<String, u32>) -> Vec<String> {
-    let mut errors = Vec::new();
-    let aid = |errors: &mut Vec<String>, a: &str| {
-        if !aids.contains_key(a) {
-            errors.push(format!("{cmd}: {a:?} is not a known AID"));
-        }
-    };
-    let path = |errors: &mut Vec<String>, p: &str| {
-        if !p.starts_with('/') {
-            errors.push(format!("{cmd}: {p:?} is not an absolute path"));
-        }
-    };
-    match cmd {
-        "mkdir" => {
-            path(&mut errors, &args[0]);
-            let plain: Vec<&String> = args[1..]
-                .iter()
-                .filter(|a| !a.starts_with("encryption=") && !a.starts_with("key="))
-                .collect();
-            if let Some(mode) = plain.first() {
-                if !is_mode(mode) {
-                    errors.push(format!("mkdir: mode {mode:?} is not octal"));
-                }
-            }
-            for a in plain.iter().skip(1) {
-                aid(&mut errors, a);
-            }
-        }
-        "chown" => {
-            aid(&mut errors, &args[0]);
-            aid(&mut errors, &args[1]);
-            path(&mut errors, &args[2]);
-        }
-        "chmod" => {
-            if !is_mode(&args[0]) {
-                errors.push(format!("chmod: mode {:?} is not octal", args[0]));
-            }
-            path(&mut errors, &args[1]);
-        }
-        "write" | "rm" | "rmdir" | "restorecon" | "restorecon_recursive" => {
-            path(&mut errors, &args[0]);
-        }
-        _ => {}
-    }
-    errors
-}
-
-/// memstat's own promises: memstatd is the binary Android.bp installs,
-/// disabled in class main and started by `on property:bpf.progs_loaded=1`;
-/// it runs as a known user in every group that owns its pins; its state
-/// directory, the one memstatd.rs uses on Android, is made 0700 for that
-/// user on post-fs-data.
-fn lint_memstatd_service(
-    rc: &InitRc,
-    installed: &str,
-    pin_groups: &BTreeSet<String>,
-    daemon_source: &str,
-) -> Vec<String> {
-    let mut errors = Vec::new();
-    let Some(s) = rc.services.iter().find(|s| s.name == "memstatd") else {
-        return vec!["no service memstatd".into()];
-    };
-    if s.path != installed {
-        errors.push(format!(
-            "service memstatd runs {}, but Android.bp installs it to {installed}",
-            s.path
-        ));
-    }
-    if s.option("disabled").is_none() {
-        errors.push("memstatd is not disabled: class_start would start it before its pins".into());
-    }
-    if s.option("class") != Some(&["main".to_string()][..]) {
-        errors.push("memstatd is not in class main".into());
-    }
-    if s.option("oneshot").is_some() {
-        errors.push("memstatd is oneshot: init would not restart it".into());
-    }
-    let user = s.option("user").and_then(|u| u.first()).cloned();
-    if user.is_none() {
-        errors.push("memstatd has no user: it would run as root".into());
-    }
-    let groups: BTreeSet<String> = s.option("group").unwrap_or(&[]).iter().cloned().collect();
-    for g in pin_groups {
-        if !groups.contains(g) {
-            errors.push(format!("memstatd is not in group {g}, which owns its pins"));
-        }
-    }
-    let starts = rc.actions.iter().any(|a| {
-        a.trigger == "property:bpf.progs_loaded=1"
-            && a.commands
-                .contains(&("start".into(), vec!["memstatd".into()]))
-    });
-    if !starts {
-        errors.push("no `on property:bpf.progs_loaded=1` action starts memstatd".into());
-    }
-    let mkdirs: Vec<&Vec<String>> = rc
-        .actions
-        .iter()
-        .filter(|a| a.trigger == "post-fs-data")
-        .flat_map(|a| &a.commands)
-        .filter(|(c, _)| c == "mkdir")
-        .map(|(_, args)| args)
-        .collect();
-    let state = mkdirs
-        .iter()
-        .find(|args| daemon_source.contains(&format!("\"{}\"", args[0])));
-    match (state, &user) {
-        (None, _) => errors.push(
-            "no mkdir on post-fs-data of the state directory memstatd.rs uses on Android".into(),
-        ),
-        (Some(args), Some(user)) => {
-            let want = ["0700", user.as_str()];
-            if args.len() < 3 || args[1] != want[0] || args[2] != want[1] {
-                errors.push(format!(
-                    "mkdir {}: must be mode 0700 and owned by {user}, is {:?}",
-                    args[0],
-                    &args[1..]
-                ));
-            }
-        }
-        (Some(_), None) => {}
-    }
-    errors
-}
-
-// ---------------------------------------------------------------------------
-// SELinux policy
-
-/// Platform types and attributes our policy names, each with the file of
-/// AOSP system/sepolicy (Android 14 to 16) that declares it.
-const PLATFORM_TYPES: &[(&str, &str)] = &[
-    ("bpfdomain", "public/attributes"),
-    ("core_data_file_type", "public/attributes"),
-    ("coredomain", "public/attributes"),
-    ("data_file_type", "public/attributes"),
-    ("domain", "public/attributes"),
-    ("exec_type", "public/attributes"),
-    ("file_type", "public/attributes"),
-    ("service_manager_type", "public/attributes"),
-    ("system_file_type", "public/attributes"),
-    ("bpfloader", "public/bpfloader.te"),
-    ("dumpstate", "public/dumpstate.te"),
-    ("init", "public/init.te"),
-    ("servicemanager", "public/servicemanager.te"),
-    ("shell", "public/shell.te"),
-    ("bpf_progs_loaded_prop", "public/property.te"),
-    ("debugfs_tracing", "public/file.te"),
-    ("fs_bpf", "public/file.te"),
-    ("packages_list_file", "public/file.te"),
-    ("proc_bpf", "public/file.te"),
-    ("proc_buddyinfo", "public/file.te"),
-    ("proc_dirty", "public/file.te"),
-    ("proc_meminfo", "public/file.te"),
-    ("proc_overcommit_memory", "public/file.te"),
-    ("proc_page_cluster", "public/file.te"),
-    ("proc_pagetypeinfo", "public/file.te"),
-    ("proc_pressure_mem", "public/file.te"),
-    ("proc_random", "public/file.te"),
-    ("proc_uptime", "public/file.te"),
-    ("proc_vmstat", "public/file.te"),
-    ("proc_watermark_boost_factor", "public/file.te"),
-    ("proc_watermark_scale_factor", "public/file.te"),
-    ("proc_zoneinfo", "public/file.te"),
-    ("sysfs_devices_system_cpu", "public/file.te"),
-    ("sysfs_transparent_hugepage", "public/file.te"),
-];
-
-/// Tracefs events the platform already labels debugfs_tracing
-/// (private/genfs_contexts, Android 14 to 16): a second genfscon for the
-/// same path is a policy build error.
-const PLATFORM_LABELLED_EVENTS: &[&str] = &[
-    "kmem/rss_stat",
-    "oom/mark_victim",
-    "vmscan/mm_vmscan_direct_reclaim_begin",
-    "vmscan/mm_vmscan_direct_reclaim_end",
-    "vmscan/mm_vmscan_kswapd_sleep",
-    "vmscan/mm_vmscan_kswapd_wake",
-];
-
-/// Object classes our policy uses, with their permissions
-/// (system/sepolicy private/access_vectors).
-const CLASSES: &[(&str, &[&str])] = &[
-    (
-        "binder",
-        &["call", "impersonate", "set_context_mgr", "transfer"],
-    ),
-    (
-        "bpf",
-        &[
-            "map_create",
-            "map_read",
-            "map_write",
-            "prog_load",
-            "prog_run",
-        ],
-    ),
-    ("fd", &["use"]),
-    (
-        "perf_event",
-        &["cpu", "kernel", "open", "read", "tracepoint", "write"],
-    ),
-    ("service_manager", &["add", "find", "list"]),
-];
-
-/// Permissions common to file classes (private/access_vectors, `common file`).
-const FILE_PERMS: &[&str] = &[
-    "append",
-    "audit_access",
-    "create",
-    "execmod",
-    "execute",
-    "getattr",
-    "ioctl",
-    "link",
-    "lock",
-    "map",
-    "mounton",
-    "open",
-    "quotaon",
-    "read",
-    "relabelfrom",
-    "relabelto",
-    "rename",
-    "setattr",
-    "unlink",
-    "watch",
-    "watch_reads",
-    "write",
-];
-const FILE_CLASSES: &[&str] = &[
-    "chr_file",
-    "dir",
-    "fifo_file",
-    "file",
-    "lnk_file",
-    "sock_file",
-];
-const DIR_PERMS: &[&str] = &["add_name", "remove_name", "reparent", "rmdir", "search"];
-const FILE_ONLY_PERMS: &[&str] = &["entrypoint", "execute_no_trans"];
-
-/// Permission-set macros of system/sepolicy public/global_macros.
-const PERM_MACROS: &[&str] = &[
-    "create_dir_perms",
-    "create_file_perms",
-    "r_dir_perms",
-    "r_file_perms",
-    "ra_dir_perms",
-    "ra_file_perms",
-    "rw_dir_perms",
-    "rw_file_perms",
-    "rx_file_perms",
-    "w_dir_perms",
-    "w_file_perms",
-    "x_file_perms",
-];
-
-/// The te_macros our policy calls (system/sepolicy public/te_macros), and
-/// the types each names: argument i, or argument i with a suffix; plus the
-/// platform types the macro's expansion refers to.
-fn macro_types(name: &str, args: &[String]) -> Option<Vec<String>> {
-    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
-    let want = |n: usize| (args.len() == n).then_some(());
-    Some(match name {
-        "init_daemon_domain" => {
-            want(1)?;
-            vec![arg(0), format!("{}_exec", arg(0)), "init".into()]
-        }
-        "binder_use" => {
-            want(1)?;
-            vec![arg(0), "servicemanager".into()]
-        }
-        "binder_call" | "add_service" | "get_prop" | "r_dir_file" => {
-            want(2)?;
-            vec![arg(0), arg(1)]
-        }
-        _ => return None,
-    })
-}
-
-#[derive(Debug, Default)]
-struct Policy {
-    /// Types and attributes declared in our files.
-    declared: BTreeSet<String>,
-    /// Every name used as a type or attribute, with where.
-    used: Vec<(String, String)>,
-}
-
-fn te_tokens(text: &str) -> Vec<(usize, String)> {
+/// The words of each line that is not blank or a comment.
+fn policy_lines(lines: &[String]) -> Vec<Vec<&str>> {
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("");
-        let mut word = String::new();
-        for c in line.chars() {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                word.push(c);
-            } else {
-                if !word.is_empty() {
-                    out.push((n + 1, std::mem::take(&mut word)));
-                }
-                if !c.is_whitespace() {
-                    out.push((n + 1, c.to_string()));
-                }
-            }
-        }
-        if !word.is_empty() {
-            out.push((n + 1, word));
+    for words in lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+    {
+        if words.first().is_some_and(|w| !w.starts_with('#')) {
+            out.push(words);
         }
     }
     out
 }
 
-/// A set of names: `name`, `{ a b -c }`, `~name`, `*` or `self`.
-fn te_set(t: &[(usize, String)], pos: &mut usize) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let one = |tok: &str, names: &mut Vec<String>| -> Result<(), String> {
-        match tok {
-            "-" | "~" | "*" => Ok(()),
-            s if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                names.push(s.to_string());
-                Ok(())
-            }
-            s => Err(format!("unexpected {s:?} in a set")),
-        }
-    };
-    let tok = t.get(*pos).ok_or("unexpected end")?.1.clone();
-    *pos += 1;
-    if tok == "{" {
-        loop {
-            let tok = t.get(*pos).ok_or("unterminated {")?.1.clone();
-            *pos += 1;
-            if tok == "}" {
-                break;
-            }
-            one(&tok, &mut names)?;
-        }
-    } else if tok == "~" {
-        return te_set(t, pos);
-    } else {
-        one(&tok, &mut names)?;
-    }
-    Ok(names)
+/// The TYPE of a `u:object_r:TYPE:s0` context.
+fn context_type(context: &str) -> Option<&str> {
+    context.strip_prefix("u:object_r:")?.split(':').next()
 }
 
-/// Parses a .te file and checks its statements: declarations, av rules with
-/// known classes and permissions, type_transition, and known macros.
-fn lint_te(file: &str, text: &str, policy: &mut Policy) -> Vec<String> {
-    let t = te_tokens(text);
-    let mut errors = Vec::new();
-    let mut pos = 0;
-    while pos < t.len() {
-        let (line, word) = t[pos].clone();
-        let at = format!("{file}:{line}");
-        pos += 1;
-        if let Err(e) = te_statement(&t, &mut pos, &word, &at, policy) {
-            errors.push(format!("{at}: {e}"));
-            // Resynchronise after the statement's `;` on this line.
-            while pos < t.len() && t[pos - 1].1 != ";" && t[pos].0 == line {
-                pos += 1;
+/// The types of the contexts in contexts lines.
+fn context_types(lines: &[String]) -> Vec<String> {
+    let words = lines.iter().flat_map(|l| l.split_whitespace());
+    words.filter_map(context_type).map(String::from).collect()
+}
+
+/// What file_contexts lines label: the path of each regex (without its
+/// `(/.*)?` and escapes) and its type.
+fn labelled_paths(file_contexts: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for w in policy_lines(file_contexts) {
+        let path = w[0].trim_end_matches("(/.*)?").replace("\\.", ".");
+        let ty = w.last().and_then(|c| context_type(c)).unwrap_or("");
+        out.insert(path, ty.to_string());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Type enforcement text
+
+/// The statements of policy text, comments dropped: rules and declarations
+/// up to their `;`, macro calls up to their `)`.
+fn statements(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect();
+    let joined = lines.join(" ");
+    let parts = joined.split([';', ')']).map(str::trim);
+    parts.filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// The names in part of a statement, without braces, commas, `(`, `-`, `~`.
+fn words(part: &str) -> Vec<&str> {
+    let words = part.split(|c: char| c.is_whitespace() || "{},(".contains(c));
+    let words = words.map(|w| w.trim_start_matches(['-', '~']));
+    words.filter(|w| !w.is_empty()).collect()
+}
+
+/// An access vector rule: its kind, source and target names, then its
+/// classes and permissions; `not` marks complemented permissions.
+struct Rule<'a> {
+    names: Vec<&'a str>,
+    classes: Vec<&'a str>,
+    perms: BTreeSet<&'a str>,
+    not: bool,
+}
+
+fn rule(stmt: &str) -> Option<Rule<'_>> {
+    let (head, tail) = stmt.split_once(':')?;
+    let tail = tail.trim_start();
+    let (classes, perms) = match tail.strip_prefix('{') {
+        Some(set) => set.split_once('}')?,
+        None => tail.split_once(char::is_whitespace)?,
+    };
+    let not = perms.trim_start().starts_with('~');
+    let (names, classes) = (words(head), words(classes));
+    Some(Rule {
+        names,
+        classes,
+        perms: words(perms).into_iter().collect(),
+        not,
+    })
+}
+
+/// The macros of public/te_macros the policy calls, with the types each names.
+fn macro_types(name: &str, args: &[&str]) -> Option<Vec<String>> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    match (name, &args[..]) {
+        ("init_daemon_domain", [d]) => Some(vec![d.clone(), format!("{d}_exec"), "init".into()]),
+        ("binder_use", [d]) => Some(vec![d.clone(), "servicemanager".into()]),
+        ("binder_call" | "add_service" | "get_prop", [_, _]) => Some(args),
+        _ => None,
+    }
+}
+
+/// The types .te text declares, and those it uses (with those its macros
+/// name); errors for what this lint cannot read.
+fn te_names(file: &str, text: &str) -> (BTreeSet<String>, Vec<String>, Vec<String>) {
+    let (mut declared, mut used, mut errors) = (BTreeSet::new(), Vec::new(), Vec::new());
+    for s in statements(text) {
+        if let Some((name, args)) = s.split_once('(') {
+            match macro_types(name.trim(), &words(args)) {
+                Some(types) => used.extend(types),
+                None => errors.push(format!("{file}: unknown macro {}", name.trim())),
             }
+            continue;
         }
+        let w = words(&s);
+        match w[..] {
+            ["type", name, ref attributes @ ..] => {
+                declared.insert(name.to_string());
+                used.extend(attributes.iter().map(|a| a.to_string()));
+            }
+            ["typeattribute", ref names @ ..] => used.extend(names.iter().map(|n| n.to_string())),
+            ["allow" | "neverallow", ..] => match rule(&s) {
+                Some(r) => used.extend(r.names[1..].iter().map(|n| n.to_string())),
+                None => errors.push(format!("{file}: {s:?} has no `:`")),
+            },
+            // Members of a set whose first lines the patch keeps.
+            _ if s.chars().all(|c| c.is_alphanumeric() || "_- ".contains(c)) => {
+                used.extend(w.iter().map(|n| n.to_string()))
+            }
+            _ => errors.push(format!("{file}: cannot read {s:?}")),
+        }
+    }
+    used.retain(|n| n != "self" && n != "*");
+    (declared, used, errors)
+}
+
+// ---------------------------------------------------------------------------
+// Lints of the sepolicy patch
+
+/// Every type the patch's new lines use is declared by them, named in the
+/// tree's lines the patch keeps or replaces, or in PLATFORM_TYPES.
+fn lint_types(files: &[FileDiff]) -> Vec<String> {
+    let mut known: BTreeSet<String> = names(PLATFORM_TYPES).map(String::from).collect();
+    let (mut used, mut errors) = (Vec::new(), Vec::new());
+    for f in files {
+        known.extend(words(&f.snapshot.join(" ")).into_iter().map(String::from));
+        let names = if f.path.ends_with(".te") {
+            let (declared, names, e) = te_names(&f.path, &f.added.join("\n"));
+            known.extend(declared);
+            errors.extend(e);
+            names
+        } else if f.path == "contexts/plat_file_contexts_test" {
+            let lines = policy_lines(&f.added);
+            lines
+                .iter()
+                .filter_map(|w| Some(w.get(1)?.to_string()))
+                .collect()
+        } else {
+            context_types(&f.added)
+        };
+        used.extend(names.into_iter().map(|n| (&f.path, n)));
+    }
+    for (file, name) in used.into_iter().filter(|(_, n)| !known.contains(n)) {
+        errors.push(format!(
+            "{file}: unknown type {name}; a platform one goes in PLATFORM_TYPES"
+        ));
     }
     errors
 }
 
-fn te_expect(t: &[(usize, String)], pos: &mut usize, what: &str) -> Result<(), String> {
-    match t.get(*pos) {
-        Some((_, s)) if s == what => {
-            *pos += 1;
-            Ok(())
-        }
-        other => Err(format!(
-            "expected {what:?}, found {:?}",
-            other.map(|o| &o.1)
-        )),
-    }
-}
-
-fn te_next_is(t: &[(usize, String)], pos: usize, what: &str) -> bool {
-    t.get(pos).is_some_and(|x| x.1 == what)
-}
-
-fn te_statement(
-    t: &[(usize, String)],
-    pos: &mut usize,
-    word: &str,
-    at: &str,
-    policy: &mut Policy,
-) -> Result<(), String> {
-    let mut used = |names: Vec<String>| {
-        for n in names.into_iter().filter(|n| n != "self") {
-            policy.used.push((n, at.to_string()));
-        }
-    };
-    match word {
-        "type" | "attribute" => {
-            let names = te_set(t, pos)?;
-            policy.declared.extend(names);
-            if word == "type" {
-                while te_next_is(t, *pos, ",") {
-                    *pos += 1;
-                    let attrs = te_set(t, pos)?;
-                    for a in attrs {
-                        policy.used.push((a, at.to_string()));
-                    }
-                }
-            }
-            te_expect(t, pos, ";")
-        }
-        "typeattribute" => {
-            used(te_set(t, pos)?);
-            loop {
-                used(te_set(t, pos)?);
-                if !te_next_is(t, *pos, ",") {
-                    break;
-                }
-                *pos += 1;
-            }
-            te_expect(t, pos, ";")
-        }
-        "allow" | "neverallow" | "dontaudit" | "auditallow" => {
-            used(te_set(t, pos)?);
-            used(te_set(t, pos)?);
-            te_expect(t, pos, ":")?;
-            let classes = te_set(t, pos)?;
-            let perms = te_set(t, pos)?;
-            for c in &classes {
-                check_perms(c, &perms)?;
-            }
-            te_expect(t, pos, ";")
-        }
-        "type_transition" => {
-            used(te_set(t, pos)?);
-            used(te_set(t, pos)?);
-            te_expect(t, pos, ":")?;
-            te_set(t, pos)?;
-            used(te_set(t, pos)?);
-            te_expect(t, pos, ";")
-        }
-        name if te_next_is(t, *pos, "(") => {
-            *pos += 1;
-            let mut args = vec![String::new()];
-            loop {
-                let tok = t.get(*pos).ok_or("unterminated macro call")?.1.clone();
-                *pos += 1;
-                match tok.as_str() {
-                    ")" => break,
-                    "," => args.push(String::new()),
-                    s => args.last_mut().expect("one argument").push_str(s),
-                }
-            }
-            let types = macro_types(name, &args).ok_or_else(|| {
-                format!(
-                    "unknown macro or wrong arguments: {name}({})",
-                    args.join(", ")
-                )
-            })?;
-            used(types);
-            if te_next_is(t, *pos, ";") {
-                *pos += 1;
-            }
-            Ok(())
-        }
-        other => Err(format!("unknown statement {other:?}")),
-    }
-}
-
-fn check_perms(class: &str, perms: &[String]) -> Result<(), String> {
-    let known: Vec<&str> = if FILE_CLASSES.contains(&class) {
-        let mut v = FILE_PERMS.to_vec();
-        if class == "dir" {
-            v.extend(DIR_PERMS);
-        }
-        if class == "file" {
-            v.extend(FILE_ONLY_PERMS);
-        }
-        v.extend(PERM_MACROS);
-        v
-    } else {
-        CLASSES
-            .iter()
-            .find(|(c, _)| *c == class)
-            .map(|(_, p)| p.to_vec())
-            .ok_or_else(|| format!("unknown class {class:?}"))?
-    };
-    for p in perms {
-        if !known.contains(&p.as_str()) {
-            return Err(format!("{p:?} is not a permission of {class}"));
-        }
-    }
-    Ok(())
-}
-
-/// `u:object_r:TYPE:s0`, the only context form our contexts files use.
-fn context_type(context: &str) -> Result<String, String> {
-    match context.split(':').collect::<Vec<_>>().as_slice() {
-        ["u", "object_r", ty, "s0"]
-            if !ty.is_empty() && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            Ok(ty.to_string())
-        }
-        _ => Err(format!("context {context:?} is not u:object_r:TYPE:s0")),
-    }
-}
-
-/// A file_contexts path regex must be anchored at `/` and balanced.
-fn check_path_regex(re: &str) -> Result<(), String> {
-    if !re.starts_with('/') {
-        return Err(format!("{re:?} does not start with /"));
-    }
-    let mut depth: Vec<char> = Vec::new();
-    let mut escaped = false;
-    for c in re.chars() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            '(' | '[' => depth.push(c),
-            ')' if depth.pop() != Some('(') => return Err(format!("{re:?}: unbalanced ')'")),
-            ']' if depth.pop() != Some('[') => return Err(format!("{re:?}: unbalanced ']'")),
-            _ => {}
-        }
-    }
-    if escaped || !depth.is_empty() {
-        return Err(format!("{re:?}: unterminated"));
-    }
-    Ok(())
-}
-
-/// Lines of a contexts file without comments and blanks, numbered.
-fn content_lines(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
-    text.lines()
-        .enumerate()
-        .map(|(n, l)| {
-            (
-                n + 1,
-                l.split('#')
-                    .next()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .collect(),
-            )
-        })
-        .filter(|(_, w): &(usize, Vec<&str>)| !w.is_empty())
-}
-
-fn lint_file_contexts(text: &str, policy: &mut Policy) -> Vec<String> {
+/// memstatd's grants on labels a platform neverallow guards come with the
+/// exemption the patch must carry.
+fn lint_neverallows(files: &[FileDiff]) -> Vec<String> {
+    let statements = statements(&added(files, "private/memstatd.te").join("\n"));
+    let rules: Vec<Rule> = statements.iter().filter_map(|s| rule(s)).collect();
     let mut errors = Vec::new();
-    for (n, w) in content_lines(text) {
-        let at = format!("file_contexts:{n}");
-        let (re, ctx) = match w.as_slice() {
-            [re, ctx] => (re, ctx),
-            [re, kind, ctx] if ["--", "-d", "-l", "-s", "-p", "-c", "-b"].contains(kind) => {
-                (re, ctx)
-            }
-            _ => {
-                errors.push(format!("{at}: expected `path-regex [type] context`"));
-                continue;
-            }
-        };
-        if let Err(e) = check_path_regex(re) {
-            errors.push(format!("{at}: {e}"));
-        }
-        match context_type(ctx) {
-            Ok(ty) => policy.used.push((ty, at)),
-            Err(e) => errors.push(format!("{at}: {e}")),
-        }
-    }
-    errors
-}
-
-/// genfs_contexts: `genfscon FS PATH CONTEXT`, each (FS, PATH) once. Returns
-/// the tracefs event paths it labels, with their types.
-fn lint_genfs_contexts(text: &str, policy: &mut Policy) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut events = BTreeMap::new();
-    for (n, w) in content_lines(text) {
-        let at = format!("genfs_contexts:{n}");
-        let [kw, fs, path, ctx] = w.as_slice() else {
-            errors.push(format!("{at}: expected `genfscon FS PATH CONTEXT`"));
-            continue;
-        };
-        if *kw != "genfscon" {
-            errors.push(format!("{at}: expected genfscon, found {kw:?}"));
-            continue;
-        }
-        if !["tracefs", "debugfs", "proc", "sysfs", "bpf"].contains(fs) {
-            errors.push(format!("{at}: unknown filesystem {fs:?}"));
-        }
-        if !path.starts_with('/') {
-            errors.push(format!("{at}: path {path:?} does not start with /"));
-        }
-        if !seen.insert((fs.to_string(), path.to_string())) {
-            errors.push(format!("{at}: {fs} {path} labelled twice"));
-        }
-        let ty = match context_type(ctx) {
-            Ok(ty) => ty,
-            Err(e) => {
-                errors.push(format!("{at}: {e}"));
-                continue;
-            }
-        };
-        policy.used.push((ty.clone(), at.clone()));
-        if *fs == "tracefs" {
-            if let Some(rest) = path.strip_prefix("/events/") {
-                match rest.strip_suffix('/') {
-                    Some(ev) if ev.split('/').count() == 2 => {
-                        events.insert(ev.to_string(), ty);
-                    }
-                    _ => errors.push(format!(
-                        "{at}: {path:?} is not /events/<category>/<event>/ (the trailing / \
-                         labels the event's files, not a prefix of other events)"
-                    )),
-                }
-            }
-        }
-    }
-    (events, errors)
-}
-
-fn lint_service_contexts(
-    text: &str,
-    policy: &mut Policy,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut services = BTreeMap::new();
-    for (n, w) in content_lines(text) {
-        let at = format!("service_contexts:{n}");
-        let [name, ctx] = w.as_slice() else {
-            errors.push(format!("{at}: expected `name context`"));
-            continue;
-        };
-        match context_type(ctx) {
-            Ok(ty) => {
-                policy.used.push((ty.clone(), at.clone()));
-                if services.insert(name.to_string(), ty).is_some() {
-                    errors.push(format!("{at}: service {name} listed twice"));
-                }
-            }
-            Err(e) => errors.push(format!("{at}: {e}")),
-        }
-    }
-    (services, errors)
-}
-
-/// Every name used is declared here or is a documented platform type.
-fn lint_declarations(policy: &Policy) -> Vec<String> {
-    policy
-        .used
+    for r in rules
         .iter()
-        .filter(|(n, _)| {
-            !policy.declared.contains(n) && !PLATFORM_TYPES.iter().any(|(p, _)| p == n)
-        })
-        .map(|(n, at)| {
-            format!("{at}: {n} is declared neither in sepolicy/ nor in the platform list")
-        })
-        .collect()
-}
-
-/// Every tracefs event memstat attaches to is labelled debugfs_tracing,
-/// either by our genfs_contexts or by the platform, never both; and our
-/// genfs_contexts labels no event memstat does not attach to.
-fn lint_events(events: &[String], ours: &BTreeMap<String, String>) -> Vec<String> {
-    let mut errors = Vec::new();
-    for ev in events {
-        let platform = PLATFORM_LABELLED_EVENTS.contains(&ev.as_str());
-        match (ours.get(ev), platform) {
-            (Some(_), true) => errors.push(format!(
-                "{ev}: the platform labels it already; a second genfscon breaks the policy build"
-            )),
-            (None, false) => errors.push(format!(
-                "{ev}: memstat attaches to it, but no genfscon labels /events/{ev}/"
-            )),
-            (Some(ty), false) if ty != "debugfs_tracing" => {
-                errors.push(format!("{ev}: labelled {ty}, not debugfs_tracing"))
+        .filter(|r| r.names[..2] == ["allow", "memstatd"])
+    {
+        for (target, class) in r.names[2..]
+            .iter()
+            .flat_map(|t| r.classes.iter().map(move |c| (t, c)))
+        {
+            if let Some(e) = missing_exemption(files, &rules, r, target, class) {
+                errors.push(format!(
+                    "allow memstatd {target}:{class} {:?}: {e}",
+                    r.perms
+                ));
             }
-            _ => {}
         }
     }
-    for ev in ours.keys() {
-        if !events.contains(ev) {
+    errors
+}
+
+/// What the patch lacks for memstatd's grant `r` on `t:c`.
+fn missing_exemption(
+    files: &[FileDiff],
+    rules: &[Rule],
+    r: &Rule,
+    t: &str,
+    c: &str,
+) -> Option<String> {
+    let bpfloader = added(files, "private/bpfloader.te");
+    let error = |e: &str| Some(e.to_string());
+    match (t, c) {
+        ("fs_bpf_memstat", "file") => {
+            let guarded: Vec<&str> = ["getattr", "read", "write"]
+                .into_iter()
+                .filter(|p| r.perms.contains(p))
+                .collect();
+            let own = bpfloader
+                .iter()
+                .filter(|l| l.contains("-memstatd } fs_bpf_memstat:file"));
+            if !own.clone().any(|l| guarded.iter().all(|p| l.contains(p))) {
+                return error("private/bpfloader.te lacks a neverallow of fs_bpf_memstat:file naming -memstatd and these permissions");
+            }
+            let left_out = bpfloader
+                .iter()
+                .any(|l| l.contains("-fs_bpf_memstat }:file write"));
+            let e = "the bpffs_type:file write neverallow of private/bpfloader.te must leave out fs_bpf_memstat";
+            error(e).filter(|_| r.perms.contains("write") && !left_out)
+        }
+        ("fs_bpf_memstat", _) => None,
+        (t, _) if t.starts_with("fs_bpf") => {
+            error("memstatd opens only its own pins, fs_bpf_memstat")
+        }
+        ("debugfs_tracing", "file") => {
+            let exempt = added(files, "private/coredomain.te")
+                .iter()
+                .any(|l| l.trim() == "-memstatd");
+            error("the tracefs neverallow of private/coredomain.te must list -memstatd")
+                .filter(|_| !exempt)
+        }
+        ("proc" | "sysfs" | "debugfs" | "device", _) => {
+            error("no core domain may use it (private/coredomain.te): skip it on Android")
+        }
+        (t, "bpf") => {
+            let ok = t == "bpfloader"
+                && r.perms
+                    .iter()
+                    .all(|p| ["map_read", "map_write", "prog_run"].contains(p));
+            error("memstatd only uses bpfloader's maps and programs").filter(|_| !ok)
+        }
+        ("self", "perf_event") => {
+            let cap = |n: &&Rule| n.names == ["neverallow", "memstatd", "self"] && n.classes == [c];
+            let capped = rules
+                .iter()
+                .filter(cap)
+                .any(|n| n.not && n.perms == r.perms);
+            error("cap it as gpuservice and lmkd do: neverallow memstatd self:perf_event ~{ the same }").filter(|_| !capped)
+        }
+        _ => None,
+    }
+}
+
+/// Every tracefs event memstatd attaches to is labelled debugfs_tracing
+/// once: by the platform or by the patch, never both.
+fn lint_genfs(files: &[FileDiff], events: &[&str]) -> Vec<String> {
+    let (mut ours, mut errors) = (BTreeMap::new(), Vec::new());
+    for w in policy_lines(added(files, "private/genfs_contexts")) {
+        if let ["genfscon", "tracefs", path, context] = w[..] {
+            match path
+                .strip_prefix("/events/")
+                .and_then(|p| p.strip_suffix('/'))
+            {
+                Some(event) => _ = ours.insert(event, context),
+                None => errors.push(format!("{path}: not /events/CATEGORY/EVENT/")),
+            }
+        }
+    }
+    for e in events {
+        let platform = names(PLATFORM_LABELLED_EVENTS).any(|p| p == *e);
+        let error = match (platform, ours.get(e)) {
+            (true, Some(_)) => "the platform labels it; a second genfscon fails the build",
+            (false, None) => "memstatd attaches to it, and nothing labels it",
+            (false, Some(&c)) if context_type(c) != Some("debugfs_tracing") => {
+                "not debugfs_tracing"
+            }
+            _ => continue,
+        };
+        errors.push(format!("{e}: {error}"));
+    }
+    for e in ours.keys().filter(|e| !events.contains(e)) {
+        errors.push(format!("{e}: labelled, but memstatd does not attach to it"));
+    }
+    errors
+}
+
+/// Every path the patch labels in private/file_contexts has test data in
+/// contexts/plat_file_contexts_test with that type (checkfc -t), and a path
+/// under it too when the regex labels a tree.
+fn lint_file_contexts_test_data(files: &[FileDiff]) -> Vec<String> {
+    let data = policy_lines(added(files, "contexts/plat_file_contexts_test"));
+    let data: BTreeSet<(&str, &str)> = data
+        .iter()
+        .filter_map(|w| Some((w[0], *w.get(1)?)))
+        .collect();
+    let mut errors = Vec::new();
+    for line in added(files, "private/file_contexts")
+        .iter()
+        .filter(|l| l.starts_with('/'))
+    {
+        let regex = line.split_whitespace().next().unwrap_or("");
+        let (path, ty) = labelled_paths(std::slice::from_ref(line))
+            .pop_first()
+            .unwrap_or_default();
+        let under = data
+            .iter()
+            .any(|(p, t)| p.starts_with(&format!("{path}/")) && *t == ty);
+        if path.contains(|c| "\\()[]*+?|^$".contains(c)) {
             errors.push(format!(
-                "/events/{ev}/ is labelled, but memstat attaches nothing there"
+                "{regex}: give it test data, then teach this lint its regex"
+            ));
+        } else if !data.contains(&(path.as_str(), ty.as_str())) {
+            errors.push(format!("{regex}: no test data `{path} {ty}`"));
+        } else if regex.ends_with("(/.*)?") && !under {
+            errors.push(format!("{regex}: no test data for a path under {path}/"));
+        }
+    }
+    errors
+}
+
+/// Every service the patch adds has a fuzzer binding, and every fuzzer it
+/// binds is an Android.bp module (fuzzer_bindings_test, and Soong's check
+/// that the module exists).
+fn lint_fuzzers(files: &[FileDiff], android_bp: &str) -> Vec<String> {
+    let mut bindings = BTreeMap::new();
+    for line in added(files, "build/soong/service_fuzzer_bindings.go") {
+        if let Some((name, value)) = line.trim().split_once(':') {
+            let fuzzers: Vec<&str> = value.split('"').skip(1).step_by(2).collect();
+            bindings.insert(name.trim_matches('"'), fuzzers);
+        }
+    }
+    let mut errors = Vec::new();
+    for w in policy_lines(added(files, "private/service_contexts")) {
+        if !bindings.contains_key(w[0]) {
+            errors.push(format!(
+                "service {}: not in service_fuzzer_bindings.go",
+                w[0]
             ));
         }
     }
+    for fuzzer in bindings.values().flatten() {
+        if !android_bp.contains(&format!("name: \"{fuzzer}\",")) {
+            errors.push(format!("fuzzer {fuzzer}: no such module in Android.bp"));
+        }
+    }
     errors
 }
 
-struct Sepolicy {
-    policy: Policy,
-    genfs_events: BTreeMap<String, String>,
-    services: BTreeMap<String, String>,
-    errors: Vec<String>,
+// ---------------------------------------------------------------------------
+// Lints of Android.bp and memstatd.rc
+
+/// Every bpf {} module installs to /system/etc/bpf/memstat/, the loader
+/// location whose pins the policy labels fs_bpf_memstat: the only pins
+/// memstatd may open. The sub_dir is the module's own or that of the one
+/// bpf_defaults it names.
+fn lint_bpf_modules(android_bp: &str) -> Vec<String> {
+    let blocks = |kind: &str| -> Vec<&str> {
+        android_bp
+            .split(&format!("\n{kind} {{\n"))
+            .skip(1)
+            .map(|m| m.split("\n}").next().unwrap_or(m))
+            .collect()
+    };
+    let in_memstat = |m: &str| m.contains("\n    sub_dir: \"memstat\",");
+    let name = |m: &str| m.split('"').nth(1).unwrap_or(m).to_string();
+    let defaults: Vec<String> = blocks("bpf_defaults")
+        .into_iter()
+        .filter(|d| in_memstat(d))
+        .map(name)
+        .collect();
+    let modules = blocks("bpf");
+    let mut errors = Vec::new();
+    if modules.is_empty() {
+        errors.push("Android.bp has no bpf {} module".into());
+    }
+    let inherits = |m: &str| {
+        defaults
+            .iter()
+            .any(|d| m.contains(&format!("\n    defaults: [\"{d}\"],")))
+    };
+    for m in modules.iter().filter(|m| !in_memstat(m) && !inherits(m)) {
+        errors.push(format!(
+            "bpf {}: no sub_dir: \"memstat\"; its pins would be fs_bpf",
+            name(m)
+        ));
+    }
+    errors
 }
 
-fn lint_sepolicy_files(files: &[(&str, &str)]) -> Sepolicy {
-    let mut policy = Policy::default();
-    let mut errors = Vec::new();
-    let mut genfs_events = BTreeMap::new();
-    let mut services = BTreeMap::new();
-    for (name, text) in files {
-        if name.ends_with(".te") {
-            errors.extend(lint_te(name, text, &mut policy));
-        } else {
-            match *name {
-                "file_contexts" => errors.extend(lint_file_contexts(text, &mut policy)),
-                "genfs_contexts" => {
-                    let (ev, e) = lint_genfs_contexts(text, &mut policy);
-                    genfs_events = ev;
-                    errors.extend(e);
+/// init's commands (system/core init/builtins.cpp) and service options
+/// (init/service_parser.cpp), each with its least and most arguments (`*`:
+/// no most).
+const COMMANDS: &str = "
+    bootchart 1 1  chmod 2 2  chown 2 3  class_reset 1 1  class_restart 1 2  class_start 1 1
+    class_stop 1 1  copy 2 2  copy_per_line 2 2  domainname 1 1  enable 1 1  exec 1 *
+    exec_background 1 *  exec_start 1 1  export 2 2  hostname 1 1  ifup 1 1  init_user0 0 0
+    insmod 1 *  installkey 1 1  interface_restart 1 1  interface_start 1 1  interface_stop 1 1
+    load_exports 1 1  load_persist_props 0 0  load_system_props 0 0  loglevel 1 1
+    mark_post_data 0 0  mkdir 1 6  mount_all 0 *  mount 3 *  perform_apex_config 0 1
+    umount 1 1  umount_all 0 1  update_linker_config 0 0  readahead 1 2  restart 1 2
+    restorecon 1 *  restorecon_recursive 1 *  rm 1 1  rmdir 1 1  setprop 2 2  setrlimit 3 3
+    start 1 1  stop 1 1  swapon_all 0 1  swapoff 1 1  enter_default_mount_ns 0 0  symlink 2 2
+    sysclktz 1 1  trigger 1 1  verity_update_state 0 0  wait 1 2  wait_for_prop 2 2  write 2 2";
+const SERVICE_OPTIONS: &str = "
+    capabilities 0 *  class 1 *  console 0 1  critical 0 2  disabled 0 0  enter_namespace 2 2
+    file 2 2  gentle_kill 0 0  group 1 33  interface 2 2  ioprio 2 2  keycodes 1 *
+    memcg.limit_in_bytes 1 1  memcg.limit_percent 1 1  memcg.limit_property 1 1
+    memcg.soft_limit_in_bytes 1 1  memcg.swappiness 1 1  namespace 1 2  oneshot 0 0
+    onrestart 1 *  oom_score_adjust 1 1  override 0 0  priority 1 1  reboot_on_failure 1 1
+    restart_period 1 1  rlimit 3 3  seclabel 1 1  setenv 2 2  shared_kallsyms 0 0  shutdown 1 1
+    sigstop 0 0  socket 3 6  stdio_to_kmsg 0 0  task_profiles 1 *  timeout_period 1 1
+    updatable 0 0  user 1 1  writepid 1 *";
+fn keywords(table: &str) -> BTreeMap<&str, (usize, usize)> {
+    let words: Vec<&str> = table.split_whitespace().collect();
+    let arity = |n: &str| n.parse().unwrap_or(usize::MAX);
+    words
+        .chunks(3)
+        .map(|k| (k[0], (arity(k[1]), arity(k[2]))))
+        .collect()
+}
+
+/// AID names as init spells them, from the host stand-in of
+/// `<cutils/android_filesystem_config.h>`: the platform's values, and
+/// AID_MEMSTAT of memstat's system/core patch.
+fn aids() -> BTreeSet<String> {
+    let header = read("bpf_progs/include/cutils/android_filesystem_config.h");
+    let defines = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define AID_"));
+    defines
+        .filter_map(|d| Some(d.split_whitespace().next()?.to_lowercase()))
+        .collect()
+}
+
+/// Checks an init script as host_init_verifier does (sections, commands and
+/// service options with their argument counts, AIDs, mkdir modes), and that
+/// file_contexts labels what memstatd runs and what init makes for it:
+/// otherwise init cannot start memstatd in its domain, or memstatd cannot
+/// use its state directory. memstatd must have `gentle_kill`, or `stop
+/// memstatd` kills it at once, in the middle of writing its state.
+fn lint_rc(rc: &str, aids: &BTreeSet<String>, file_contexts: &[String]) -> Vec<String> {
+    let (commands, options) = (keywords(COMMANDS), keywords(SERVICE_OPTIONS));
+    let labels = labelled_paths(file_contexts);
+    let label = |path: &str| labels.get(path).map_or("none", |t| t.as_str());
+    let (mut errors, mut section, mut memstatd) = (Vec::new(), "", false);
+    let (mut in_memstatd, mut gentle) = (false, false);
+    for (n, line) in rc.lines().enumerate() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let mut err = |e: String| errors.push(format!("line {}: {e}", n + 1));
+        if w.first().is_none_or(|f| f.starts_with('#')) {
+            continue;
+        }
+        if !line.starts_with(char::is_whitespace) {
+            section = w[0];
+            in_memstatd = matches!(w[..], ["service", "memstatd", ..]);
+            match w[..] {
+                ["on", ..] | ["import", _] => {}
+                ["service", "memstatd", path, ..] => {
+                    memstatd = true;
+                    if label(path) != "memstatd_exec" {
+                        err(format!(
+                            "{path} is labelled {}, not memstatd_exec",
+                            label(path)
+                        ));
+                    }
                 }
-                "service_contexts" => {
-                    let (s, e) = lint_service_contexts(text, &mut policy);
-                    services = s;
-                    errors.extend(e);
-                }
-                other => errors.push(format!("{other}: not a policy file this lint knows")),
+                ["service", _, _, ..] => {}
+                _ => err(format!("unknown section {:?}", w[0])),
+            }
+            continue;
+        }
+        let (table, what) = match section {
+            "on" => (&commands, "command"),
+            "service" => (&options, "service option"),
+            _ => {
+                err(format!("{:?} outside a section", w[0]));
+                continue;
+            }
+        };
+        gentle |= in_memstatd && w[0] == "gentle_kill";
+        let args = &w[1..];
+        match table.get(w[0]) {
+            None => err(format!("unknown {what} {:?}", w[0])),
+            Some(&(min, max)) if args.len() < min || args.len() > max => err(format!(
+                "{} takes {min} to {max} arguments, not {}",
+                w[0],
+                args.len()
+            )),
+            _ => {}
+        }
+        let ids = match w[0] {
+            "user" | "group" => args,
+            "mkdir" => args.get(2..).unwrap_or_default(),
+            _ => &[],
+        };
+        for id in ids
+            .iter()
+            .filter(|a| !aids.contains(**a) && a.parse::<u32>().is_err())
+        {
+            err(format!("{id:?} is not a known AID"));
+        }
+        if let ["mkdir", path, mode, ..] = w[..] {
+            if mode.chars().any(|c| !('0'..='7').contains(&c)) {
+                err(format!("mode {mode:?} is not octal"));
+            }
+            if path.starts_with("/data/misc/") && label(path) == "none" {
+                err(format!(
+                    "{path} has no label of its own; it would be system_data_file"
+                ));
             }
         }
     }
-    errors.extend(lint_declarations(&policy));
-    if services.get("memstat").map(String::as_str) != Some("memstat_service") {
-        errors.push("service_contexts does not map memstat to memstat_service".into());
+    if !memstatd {
+        errors.push("no service memstatd".into());
+    } else if !gentle {
+        errors.push("service memstatd has no gentle_kill".into());
     }
-    Sepolicy {
-        policy,
-        genfs_events,
-        services,
-        errors,
+    errors
+}
+
+// ---------------------------------------------------------------------------
+// Rust under Soong
+
+/// Rust modules of the platform memstat links, under where each is defined:
+/// frameworks/native 4f463a6, frameworks/base, and external/rust's crates.
+const PLATFORM_RUST_MODULES: &str = "
+    frameworks/native libs/binder/rust/Android.bp: libbinder_rs
+    frameworks/native libs/binder/rust/tests/parcel_fuzzer/Android.bp: service_fuzzer_defaults_rs
+    frameworks/base core/java/Android.bp: android.os.permissions_aidl-rust
+    external/rust/android-crates-io: libandroid_logger libbytemuck liblibc liblog_rust libnix
+        libproptest libserde libserde_json libthiserror";
+
+/// The Soong module of each crate memstat's Cargo.toml files name; `-` for
+/// the one the library uses only on a Linux host (`object`: the host loader).
+const CRATE_MODULES: &str = "
+    android_logger:libandroid_logger binder:libbinder_rs bytemuck:libbytemuck libc:liblibc
+    log:liblog_rust memstatd:libmemstatd nix:libnix object:- proptest:libproptest
+    serde:libserde serde_json:libserde_json thiserror:libthiserror";
+
+/// The quoted names of list `list` of module `name` (a module or defaults),
+/// with those of the defaults it names.
+fn module_list(android_bp: &str, name: &str, list: &str) -> BTreeSet<String> {
+    let Some(start) = android_bp.find(&format!("\n    name: \"{name}\",")) else {
+        return BTreeSet::new();
+    };
+    let module = android_bp[start..].split("\n}").next().unwrap_or("");
+    let quoted = |list: &str| -> Vec<String> {
+        let body = module
+            .split(&format!("\n    {list}: ["))
+            .nth(1)
+            .unwrap_or("");
+        let body = body.split(']').next().unwrap_or("");
+        body.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    };
+    let mut names: BTreeSet<String> = quoted(list).into_iter().collect();
+    for d in quoted("defaults") {
+        names.extend(module_list(android_bp, &d, list));
+    }
+    names
+}
+
+/// The crates of a Cargo.toml's dependency tables: (normal, dev).
+fn cargo_deps(cargo_toml: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut deps, mut dev, mut table) = (BTreeSet::new(), BTreeSet::new(), "");
+    for line in cargo_toml.lines() {
+        if line.starts_with('[') {
+            table = line;
+            continue;
+        }
+        let Some((krate, _)) = line.split_once(" = ") else {
+            continue;
+        };
+        let krate = krate.split('.').next().unwrap_or(krate).trim().to_string();
+        if krate.starts_with('#') {
+            continue;
+        }
+        if table.ends_with("dev-dependencies]") {
+            dev.insert(krate);
+        } else if table.ends_with("dependencies]") {
+            deps.insert(krate);
+        }
+    }
+    (deps, dev)
+}
+
+/// A Cargo package: its Cargo.toml's path and text, the modules Android.bp
+/// builds from it, and its test module.
+type Package<'a> = (&'a str, &'a str, &'a [&'a str], &'a str);
+
+/// Each module a Rust module of Android.bp links is the platform's or
+/// Android.bp's own, and each crate a Cargo.toml names is linked by one of
+/// the modules built from that package (dev dependencies by its `_test`): a
+/// crate Soong does not provide, or one left out of `rustlibs`, fails the
+/// Soong build but never the cargo one.
+fn lint_rust_modules(android_bp: &str, packages: &[Package]) -> Vec<String> {
+    let mut known: BTreeSet<String> = names(PLATFORM_RUST_MODULES).map(String::from).collect();
+    for own in android_bp.split("\n    name: \"").skip(1) {
+        let own = own.split('"').next().unwrap_or("");
+        known.insert(own.into());
+        known.insert(format!("{own}-rust"));
+    }
+    let crate_modules: BTreeMap<&str, &str> = CRATE_MODULES
+        .split_whitespace()
+        .filter_map(|p| p.split_once(':'))
+        .collect();
+    let mut errors = Vec::new();
+    for &(cargo_toml, text, modules, test) in packages {
+        let mut links = |module: &str| {
+            let linked = module_list(android_bp, module, "rustlibs");
+            if linked.is_empty() {
+                errors.push(format!("no Rust module {module} linking anything"));
+            }
+            for lib in linked.iter().filter(|l| !known.contains(*l)) {
+                errors.push(format!(
+                    "{module} links {lib}, which the platform does not have"
+                ));
+            }
+            linked
+        };
+        let mut linked = BTreeSet::new();
+        for m in modules {
+            linked.extend(links(m));
+        }
+        let tested = links(test);
+        let (deps, dev) = cargo_deps(text);
+        let all = deps.iter().map(|d| (d, &linked, modules.join(" or ")));
+        for (krate, linked, by) in all.chain(dev.iter().map(|d| (d, &tested, test.to_string()))) {
+            match crate_modules.get(krate.as_str()) {
+                None => errors.push(format!("{cargo_toml}: crate {krate} has no Soong module")),
+                Some(&"-") => {}
+                Some(m) if !linked.contains(*m) => {
+                    errors.push(format!("{by} does not link {m} ({cargo_toml}: {krate})"))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    errors
+}
+
+/// Rust that Soong can build: it sets no `CARGO_MANIFEST_DIR` (tests read
+/// fixtures with include_str!), and `soong` selects the platform's
+/// libbinder_rs API in one adapter, whose dump has the platform's signature
+/// (`Interface::dump`, frameworks/native libs/binder/rust/src/binder.rs) and
+/// which calls the deprecated `get_interface` only for binder_ndk 0.2.
+fn lint_soong_rust(sources: &[(String, String)]) -> Vec<String> {
+    const ADAPTER: &str = "memstatd/src/transport/binder/libbinder.rs";
+    const DUMP: &str = "fn dump(&self, writer: &mut dyn std::io::Write, args: &[&CStr])";
+    let mut errors = Vec::new();
+    for (path, text) in sources {
+        if text.contains("CARGO_MANIFEST_DIR") {
+            errors.push(format!(
+                "{path}: CARGO_MANIFEST_DIR, which Soong does not set"
+            ));
+        }
+        let soong = text.contains("cfg(soong)") || text.contains("cfg(not(soong))");
+        if soong && path != ADAPTER && path != "memstatd/src/transport/mod.rs" {
+            errors.push(format!("{path}: cfg(soong) outside the adapter {ADAPTER}"));
+        }
+    }
+    let Some((_, adapter)) = sources.iter().find(|(p, _)| p == ADAPTER) else {
+        errors.push(format!("no {ADAPTER}"));
+        return errors;
+    };
+    let mut dump = false;
+    for item in adapter.split("\n\n") {
+        let flat = item.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !flat.contains("#[cfg(soong)]") {
+            continue;
+        }
+        if flat.contains("get_interface(") {
+            errors.push(format!(
+                "{ADAPTER}: get_interface, deprecated in libbinder_rs"
+            ));
+        }
+        if flat.contains("impl Interface for") {
+            dump = true;
+            if !flat.contains(DUMP) {
+                errors.push(format!("{ADAPTER}: the platform's dump is `{DUMP}`"));
+            }
+        }
+    }
+    if !dump {
+        errors.push(format!(
+            "{ADAPTER}: no dump for the platform's libbinder_rs"
+        ));
+    }
+    errors
+}
+
+/// memstatd installs its init script with `init_rc`, which installs it
+/// under its own name in /system/etc/init/ and only with the binary.
+fn lint_rc_install(android_bp: &str) -> Vec<String> {
+    let rc = module_list(android_bp, "memstatd", "init_rc");
+    if rc.len() == 1 && rc.contains("memstatd.rc") {
+        Vec::new()
+    } else {
+        vec![format!(
+            "memstatd's init_rc is {rc:?}, not [\"memstatd.rc\"]"
+        )]
     }
 }
 
-/// Every file of sepolicy/ but its README and the platform patch.
-fn sepolicy_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(root().join("sepolicy"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "README.md" && !n.ends_with(".patch"))
-        .map(|n| {
-            let text = read(&format!("sepolicy/{n}"));
-            (n, text)
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn lint_sepolicy() -> Sepolicy {
-    let files = sepolicy_files();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    lint_sepolicy_files(&refs)
-}
-
-/// The tracefs events memstatd may attach to, one `category/event` a line,
-/// from memstat itself.
-fn memstat_events() -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
-        .current_dir(root())
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "memstatd",
-            "--bin",
-            "memstat-objcheck",
-            "--",
-            "--events",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
-    assert!(
-        out.status.success(),
-        "memstat-objcheck --events failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<String> = String::from_utf8(out.stdout)
-        .expect("utf-8 event list")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    assert!(
-        !events.is_empty(),
-        "memstat-objcheck --events printed no event"
-    );
-    for ev in &events {
-        assert!(
-            ev.split('/').count() == 2 && !ev.contains(char::is_whitespace),
-            "memstat-objcheck --events printed {ev:?}, not category/event"
-        );
+/// The Rust sources Soong builds, by path.
+fn soong_sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
     }
-    events
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    for dir in ["memstatd/src", "memstatd/fuzz", "memstat-cli/src"] {
+        walk(&root.join(dir), &root, &mut out);
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
 // The real files
 
 #[test]
-fn android_bp_builds_and_installs_what_init_and_the_bpfloader_need() {
-    assert_clean(
-        "Android.bp",
-        &lint_android_bp(&android_bp(), &bpf_sources()),
-    );
+fn the_sepolicy_patch_applies_and_uses_only_known_types() {
+    assert_clean("types", &lint_types(&patch()));
 }
 
 #[test]
-fn init_rc_is_valid_and_starts_memstatd_as_android_bp_installs_it() {
-    let aids = aids();
-    let (rc, errors) = lint_init_rc(&read("init.rc"), &aids);
-    assert_clean("init.rc", &errors);
-    let modules = android_bp();
-    let daemon = modules
-        .iter()
-        .find(|m| m.kind == "rust_binary" && m.name() == "memstatd")
-        .expect("rust_binary memstatd");
-    let installed = install_path(daemon).expect("memstatd installs somewhere");
-    let groups = pin_groups();
-    assert!(
-        groups.contains("system"),
-        "the pins are owned by group system: {groups:?}"
-    );
-    assert_clean(
-        "init.rc",
-        &lint_memstatd_service(
-            &rc,
-            &installed,
-            &groups,
-            &read("memstatd/src/bin/memstatd.rs"),
-        ),
-    );
-}
-
-#[test]
-fn sepolicy_declares_what_it_uses_and_parses() {
-    let s = lint_sepolicy();
-    assert_clean("sepolicy", &s.errors);
-    assert!(s.policy.declared.contains("memstatd"));
-    assert!(s.services.contains_key("memstat"));
-}
-
-#[test]
-fn every_tracepoint_memstat_attaches_is_readable_by_memstatd() {
-    let s = lint_sepolicy();
-    assert_clean("sepolicy", &s.errors);
-    assert_clean(
-        "genfs_contexts",
-        &lint_events(&memstat_events(), &s.genfs_events),
-    );
-}
-
-#[test]
-fn the_platform_patch_names_memstatd_in_every_list_it_touches() {
-    let patch = read("sepolicy/system-sepolicy.patch");
-    let added: Vec<&str> = patch
-        .lines()
-        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
-        .collect();
-    let removed = patch
-        .lines()
-        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
-        .count();
-    assert!(!added.is_empty());
-    for l in &added {
-        assert!(
-            l.contains("memstatd"),
-            "the patch adds a line without memstatd: {l}"
-        );
-    }
-    for file in ["a/private/bpfloader.te", "a/private/coredomain.te"] {
-        assert!(
-            patch.contains(&format!("--- {file}")),
-            "the patch does not touch {file}"
-        );
-    }
-    // Each changed neverallow line is the same rule with memstatd added.
-    let pairs: Vec<(String, String)> = patch
-        .lines()
-        .zip(patch.lines().skip(1))
-        .filter(|(a, b)| a.starts_with("-neverallow") && b.starts_with("+neverallow"))
-        .map(|(a, b)| {
-            (
-                a[1..].split_whitespace().collect(),
-                b[1..].split_whitespace().collect(),
-            )
-        })
-        .map(|(a, b): (Vec<&str>, Vec<&str>)| {
-            let b: Vec<&str> = b.into_iter().filter(|w| *w != "-memstatd").collect();
-            (a.join(" "), b.join(" "))
-        })
-        .collect();
+fn the_sepolicy_patch_exempts_memstatd_from_the_neverallows_its_grants_meet() {
+    let files = patch();
+    assert_clean("neverallows", &lint_neverallows(&files));
+    let te = added(&files, "private/memstatd.te").join("\n");
+    let (declared, _, errors) = te_names("memstatd.te", &te);
     assert_eq!(
-        pairs.len(),
-        removed,
-        "every removed line has its replacement"
+        (declared, errors),
+        (["memstatd".into(), "memstatd_exec".into()].into(), vec![])
     );
-    for (before, after) in pairs {
-        assert_eq!(before, after, "the patch changes more than the domain list");
-    }
+    let neverallows = statements(&te)
+        .iter()
+        .filter(|s| s.starts_with("neverallow"))
+        .count();
+    assert_eq!(neverallows, 2);
+}
+
+#[test]
+fn every_tracepoint_memstatd_attaches_to_is_labelled_once() {
+    let events = memstatd::probes::tracepoint_events();
+    assert!(events.contains(&"raw_syscalls/sys_exit"), "{events:?}");
+    assert_clean("genfs_contexts", &lint_genfs(&patch(), &events));
+}
+
+#[test]
+fn every_labelled_path_has_file_contexts_test_data() {
+    assert_clean(
+        "plat_file_contexts_test",
+        &lint_file_contexts_test_data(&patch()),
+    );
+}
+
+#[test]
+fn the_memstat_service_has_a_fuzzer() {
+    assert_clean(
+        "fuzzer bindings",
+        &lint_fuzzers(&patch(), &read("Android.bp")),
+    );
+}
+
+#[test]
+fn the_bpf_objects_install_where_their_pins_get_their_label() {
+    assert_clean("Android.bp", &lint_bpf_modules(&read("Android.bp")));
+}
+
+#[test]
+fn the_rust_modules_link_what_the_crates_need_and_the_platform_has() {
+    let (memstatd, cli) = (read("memstatd/Cargo.toml"), read("memstat-cli/Cargo.toml"));
+    let packages: [Package; 2] = [
+        (
+            "memstatd/Cargo.toml",
+            &memstatd,
+            &["libmemstatd", "memstatd"],
+            "memstatd_test",
+        ),
+        (
+            "memstat-cli/Cargo.toml",
+            &cli,
+            &["memstat"],
+            "memstat_cli_test",
+        ),
+    ];
+    let errors = lint_rust_modules(&read("Android.bp"), &packages);
+    assert_clean("Android.bp", &errors);
+}
+
+#[test]
+fn memstatd_installs_its_init_script() {
+    assert_clean("Android.bp", &lint_rc_install(&read("Android.bp")));
+}
+
+#[test]
+fn the_rust_builds_under_soong() {
+    assert_clean("Rust sources", &lint_soong_rust(&soong_sources()));
+}
+
+#[test]
+fn memstatd_rc_uses_init_keywords_and_labelled_paths() {
+    let files = patch();
+    let errors = lint_rc(
+        &read("memstatd.rc"),
+        &aids(),
+        added(&files, "private/file_contexts"),
+    );
+    assert_clean("memstatd.rc", &errors);
 }
 
 // ---------------------------------------------------------------------------
 // Each lint rejects what it must
 
-const GOOD_RC: &str = "\
-on post-fs-data
-    mkdir /data/misc/memstat 0700 system system
+fn diff(path: &str, added: &str, snapshot: &str) -> FileDiff {
+    let lines = |s: &str| s.lines().map(String::from).collect();
+    let (added, snapshot) = (lines(added), lines(snapshot));
+    FileDiff {
+        path: path.into(),
+        added,
+        snapshot,
+    }
+}
 
-on property:bpf.progs_loaded=1
-    start memstatd
+const TE: &str = "
+type memstatd, domain, coredomain;
+init_daemon_domain(memstatd)
+allow memstatd fs_bpf_memstat:file { read write };
+allow memstatd debugfs_tracing:file r_file_perms;
+allow memstatd self:perf_event { cpu kernel open write };
+allow memstatd bpfloader:bpf { map_read map_write prog_run };
+neverallow memstatd self:perf_event ~{ cpu kernel open write };
+";
+const BPFLOADER: &str = "
+neverallow { domain -bpfloader -memstatd } fs_bpf_memstat:file { getattr read write };
+neverallow { domain -lmkd } { bpffs_type -fs_bpf_vendor -fs_bpf_memstat }:file write;
+";
+
+/// A patch of memstatd.te, private/bpfloader.te and private/coredomain.te.
+fn te_patch(te: &str, bpfloader: &str, coredomain: &str) -> Vec<FileDiff> {
+    let write = "neverallow { domain -lmkd } { bpffs_type -fs_bpf_vendor }:file write;";
+    let types = "type memstatd_exec, exec_type;\ntype fs_bpf_memstat, fs_type, bpffs_type;";
+    vec![
+        diff("private/memstatd.te", te, ""),
+        diff("private/file.te", types, ""),
+        diff("private/bpfloader.te", bpfloader, write),
+        diff("private/coredomain.te", coredomain, "    -lmkd"),
+    ]
+}
+
+#[test]
+fn rejects_malformed_hunks() {
+    let good = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n+b\n c\n";
+    let (files, errors) = parse_patch(good);
+    assert_clean("good patch", &errors);
+    assert_eq!(
+        (files[0].added.clone(), files[0].snapshot.len()),
+        (vec!["b".into()], 2)
+    );
+    let short = parse_patch(&good.replace("+1,3", "+1,4")).1;
+    assert_rejects(
+        &short,
+        "f: \"@@ -1,2 +1,4 @@\" is not 2 old and 4 new lines",
+    );
+    assert_rejects(
+        &parse_patch(&format!("{good}+d\n")).1,
+        "is not 2 old and 3 new lines",
+    );
+}
+
+#[test]
+fn rejects_unknown_types() {
+    let lint = |te: &str, core: &str| lint_types(&te_patch(te, BPFLOADER, core));
+    assert_clean("fixture", &lint(TE, "    -memstatd"));
+    let typo = TE.replace("bpfloader:bpf", "bpfloadr:bpf");
+    assert_rejects(
+        &lint(&typo, ""),
+        "private/memstatd.te: unknown type bpfloadr",
+    );
+    assert_rejects(
+        &lint(TE, "    -memstat"),
+        "private/coredomain.te: unknown type memstat",
+    );
+    let renamed = TE.replace("init_daemon_domain", "daemon_domain");
+    assert_rejects(&lint(&renamed, ""), "unknown macro daemon_domain");
+    let fc = "/system/bin/memstatd  u:object_r:memstat_exec:s0";
+    let fc = lint_types(&[diff("private/file_contexts", fc, "")]);
+    assert_rejects(&fc, "private/file_contexts: unknown type memstat_exec");
+    let data = "/data/misc/memstat  memstat_data";
+    let data = lint_types(&[diff("contexts/plat_file_contexts_test", data, "")]);
+    assert_rejects(&data, "unknown type memstat_data");
+}
+
+#[test]
+fn rejects_grants_without_their_neverallow_exemption() {
+    let lint = |te: &str, bpf: &str, core: &str| lint_neverallows(&te_patch(te, bpf, core));
+    let core = "    -memstatd";
+    assert_clean("fixture", &lint(TE, BPFLOADER, core));
+    assert_rejects(&lint(TE, BPFLOADER, ""), "must list -memstatd");
+    let cases = [
+        (
+            BPFLOADER.replace("-memstatd ", ""),
+            "lacks a neverallow of fs_bpf_memstat:file",
+        ),
+        (
+            BPFLOADER.replace("read write };", "read };"),
+            "lacks a neverallow",
+        ),
+        (
+            BPFLOADER.replace(" -fs_bpf_memstat }", " }"),
+            "must leave out fs_bpf_memstat",
+        ),
+    ];
+    for (bpfloader, expected) in cases {
+        assert_rejects(&lint(TE, &bpfloader, core), expected);
+    }
+    let perf = "{ cpu kernel open write };\nallow";
+    let cases = [
+        (
+            TE.replace("fs_bpf_memstat:file", "fs_bpf:file"),
+            "only its own pins",
+        ),
+        (
+            format!("{TE}allow memstatd proc:file r_file_perms;"),
+            "no core domain may use it",
+        ),
+        (
+            TE.replace("prog_run }", "prog_run prog_load }"),
+            "only uses bpfloader's maps",
+        ),
+        (
+            TE.replace("bpfloader:bpf", "self:bpf"),
+            "only uses bpfloader's maps",
+        ),
+        (
+            TE.replace("neverallow memstatd", "# "),
+            "cap it as gpuservice and lmkd do",
+        ),
+        (
+            TE.replace(perf, "{ cpu kernel open read write };\nallow"),
+            "cap it",
+        ),
+    ];
+    for (te, expected) in cases {
+        assert_rejects(&lint(&te, BPFLOADER, core), expected);
+    }
+}
+
+#[test]
+fn rejects_missing_and_duplicate_genfscon_lines() {
+    let line = |e: &str| format!("genfscon tracefs /events/{e}/  u:object_r:debugfs_tracing:s0\n");
+    let events = ["kmem/kfree", "kmem/rss_stat"];
+    let lint = |text: &str| lint_genfs(&[diff("private/genfs_contexts", text, "")], &events);
+    assert_clean("fixture", &lint(&line("kmem/kfree")));
+    assert_rejects(
+        &lint(""),
+        "kmem/kfree: memstatd attaches to it, and nothing labels it",
+    );
+    let twice = line("kmem/kfree") + &line("kmem/rss_stat");
+    assert_rejects(&lint(&twice), "kmem/rss_stat: the platform labels it");
+    let extra = line("kmem/kfree") + &line("kmem/kmalloc");
+    assert_rejects(
+        &lint(&extra),
+        "kmem/kmalloc: labelled, but memstatd does not attach",
+    );
+    let wrong = line("kmem/kfree").replace(":debugfs_tracing:", ":debugfs_tracing_debug:");
+    assert_rejects(&lint(&wrong), "kmem/kfree: not debugfs_tracing");
+    assert_rejects(
+        &lint(&line("kmem/kfree").replace("kfree/", "kfree")),
+        "not /events/",
+    );
+}
+
+#[test]
+fn rejects_labels_without_test_data() {
+    let lint = |fc: &str, data: &str| {
+        let fc = diff("private/file_contexts", fc, "");
+        lint_file_contexts_test_data(&[fc, diff("contexts/plat_file_contexts_test", data, "")])
+    };
+    let fc = "/data/misc/memstat(/.*)?  u:object_r:memstatd_data_file:s0";
+    let data = "/data/misc/memstat  memstatd_data_file\n/data/misc/memstat/a  memstatd_data_file";
+    assert_clean("fixture", &lint(fc, data));
+    let top = data.lines().next().unwrap();
+    assert_rejects(
+        &lint(fc, top),
+        "no test data for a path under /data/misc/memstat/",
+    );
+    let wrong = data.replacen("memstatd_data_file", "system_data_file", 1);
+    assert_rejects(
+        &lint(fc, &wrong),
+        "no test data `/data/misc/memstat memstatd_data_file`",
+    );
+    let regex = "/system/bin/memstatd[0-9]*  u:object_r:memstatd_exec:s0";
+    assert_rejects(&lint(regex, data), "teach this lint its regex");
+}
+
+#[test]
+fn rejects_services_without_a_fuzzer() {
+    let lint = |binding: &str, bp: &str| {
+        let service = "memstat  u:object_r:memstat_service:s0";
+        let contexts = diff("private/service_contexts", service, "");
+        let bindings = diff("build/soong/service_fuzzer_bindings.go", binding, "");
+        lint_fuzzers(&[contexts, bindings], bp)
+    };
+    let binding = r#"		"memstat":   []string{"memstatd_service_fuzzer"},"#;
+    let bp = "rust_fuzz {\n    name: \"memstatd_service_fuzzer\",\n}\n";
+    assert_clean("fixture", &lint(binding, bp));
+    assert_rejects(
+        &lint("", bp),
+        "service memstat: not in service_fuzzer_bindings.go",
+    );
+    assert_rejects(
+        &lint(binding, ""),
+        "fuzzer memstatd_service_fuzzer: no such module",
+    );
+}
+
+#[test]
+fn rejects_bpf_modules_outside_the_memstat_location() {
+    let bp = "\nbpf {\n    name: \"memStatOom.o\",\n    sub_dir: \"memstat\",\n}\n";
+    assert_clean("fixture", &lint_bpf_modules(bp));
+    let flat = bp.replace("    sub_dir: \"memstat\",\n", "");
+    assert_rejects(&lint_bpf_modules(&flat), "bpf memStatOom.o: no sub_dir");
+    assert_rejects(&lint_bpf_modules(""), "no bpf {} module");
+    let defaults = "\nbpf_defaults {\n    name: \"d\",\n    sub_dir: \"memstat\",\n}\n";
+    let inheriting = flat.replace("\",\n}", "\",\n    defaults: [\"d\"],\n}");
+    assert_clean(
+        "fixture",
+        &lint_bpf_modules(&format!("{defaults}{inheriting}")),
+    );
+    let elsewhere = defaults.replace("memstat", "other");
+    assert_rejects(
+        &lint_bpf_modules(&format!("{elsewhere}{inheriting}")),
+        "bpf memStatOom.o: no sub_dir",
+    );
+}
+
+#[test]
+fn rejects_bad_init_scripts() {
+    const RC: &str = "
+on post-fs-data
+    mkdir /data/misc/memstat 0700 memstat memstat
 
 service memstatd /system/bin/memstatd
     class main
-    user system
-    group system package_info readtracefs
-    disabled
+    user memstat
+    group memstat package_info readtracefs
+    gentle_kill
 ";
-
-const DAEMON_SOURCE: &str =
-    r#"state_dir: if android { "/data/misc/memstat" } else { "/var/lib/memstat" }"#;
-
-fn rc_errors(text: &str) -> Vec<String> {
-    let aids = aids();
-    let (rc, mut errors) = lint_init_rc(text, &aids);
-    let groups: BTreeSet<String> = ["system".to_string()].into();
-    errors.extend(lint_memstatd_service(
-        &rc,
-        "/system/bin/memstatd",
-        &groups,
-        DAEMON_SOURCE,
-    ));
-    errors
-}
-
-#[test]
-fn the_good_init_rc_fixture_passes() {
-    assert_clean("fixture", &rc_errors(GOOD_RC));
-}
-
-#[test]
-fn rejects_bad_init_rc() {
-    let cases: &[(&str, &str, &str)] = &[
+    let fc = [
+        "/system/bin/memstatd  u:object_r:memstatd_exec:s0".to_string(),
+        "/data/misc/memstat(/.*)?  u:object_r:memstatd_data_file:s0".to_string(),
+    ];
+    let lint = |rc: &str| lint_rc(rc, &aids(), &fc);
+    assert_clean("fixture", &lint(RC));
+    let cases = [
         (
-            "    user system\n",
-            "    usr system\n",
-            "unknown service option \"usr\"",
+            "gentle_kill",
+            "gentle_kill now",
+            "gentle_kill takes 0 to 0 arguments, not 1",
+        ),
+        ("class main", "clas main", "unknown service option \"clas\""),
+        ("    mkdir", "    makedir", "unknown command \"makedir\""),
+        (
+            "user memstat",
+            "user memstats",
+            "\"memstats\" is not a known AID",
         ),
         (
-            "    user system\n",
-            "    user sytem\n",
+            "0700 memstat memstat",
+            "0700 memstat sytem",
             "\"sytem\" is not a known AID",
         ),
-        ("    user system\n", "", "has no user"),
+        ("0700", "0790", "mode \"0790\" is not octal"),
         (
-            "    disabled\n",
-            "    disabled yes\n",
-            "disabled takes 0 to 0 arguments",
-        ),
-        ("    disabled\n", "", "memstatd is not disabled"),
-        ("    disabled\n", "    disabled\n    oneshot\n", "oneshot"),
-        ("    class main\n", "    class core\n", "not in class main"),
-        (
-            " system package_info",
-            " package_info",
-            "not in group system",
-        ),
-        (
-            "/system/bin/memstatd\n",
-            "/vendor/bin/memstatd\n",
-            "Android.bp installs it to",
-        ),
-        (
-            "    start memstatd",
-            "    start memstat",
-            "start memstat: no such service",
-        ),
-        (
-            "    start memstatd",
-            "    begin memstatd",
-            "unknown command \"begin\"",
-        ),
-        ("=1\n", "\n", "bad property trigger"),
-        ("on property", "on propery", "unknown trigger"),
-        (
-            "on post-fs-data",
-            "on post-fs-data && boot",
-            "more than one event trigger",
-        ),
-        (" 0700 system", " 0799 system", "mode \"0799\" is not octal"),
-        (" 0700 system", " 0755 system", "must be mode 0700"),
-        (
-            "/data/misc/memstat ",
-            "/data/misc/memstatd ",
-            "no mkdir on post-fs-data",
+            "/bin/memstatd\n",
+            "/bin/memstat\n",
+            "is labelled none, not memstatd_exec",
         ),
         (
             "service memstatd",
-            "serv memstatd",
-            "unknown section keyword",
+            "services memstatd",
+            "unknown section \"services\"",
         ),
+        ("memstat 0700", "memstats 0700", "has no label of its own"),
+        ("service memstatd", "service memstat", "no service memstatd"),
         (
-            "    class main\n",
-            "    class main \\\n",
-            "line continuations",
+            "    gentle_kill\n",
+            "",
+            "service memstatd has no gentle_kill",
         ),
     ];
     for (from, to, expected) in cases {
-        assert!(GOOD_RC.contains(from), "the fixture has {from:?}");
-        let text = GOOD_RC.replacen(from, to, 1);
-        assert_rejects(&rc_errors(&text), expected);
+        assert!(RC.contains(from), "the fixture has {from:?}");
+        assert_rejects(&lint(&RC.replacen(from, to, 1)), expected);
     }
-    // A second definition of the service.
-    let twice = format!("{GOOD_RC}\nservice memstatd /system/bin/memstatd\n    user system\n");
-    assert_rejects(&rc_errors(&twice), "defined twice");
-    // An option outside any section.
     assert_rejects(
-        &rc_errors(&format!("    user system\n{GOOD_RC}")),
+        &lint(&format!("    user memstat\n{RC}")),
         "outside a section",
     );
 }
 
-#[test]
-fn reads_aids_from_the_filesystem_config_header() {
-    let aids = parse_aids("#define AID_ROOT 0\n#define AID_SYSTEM 1000\n/* AID_X */\n");
-    assert_eq!(aids.get("system"), Some(&1000));
-    assert_eq!(aids.len(), 2);
-    assert!(self::aids().contains_key("readtracefs"));
-    assert_eq!(
-        aid_names("DEFINE_BPF_MAP_GRW(m, ARRAY, uint32_t, v, 1, AID_SYSTEM)"),
-        BTreeSet::from(["system".to_string()])
-    );
-}
-
-const GOOD_BP: &str = r#"
-// A comment.
-bpf {
-    name: "memStatA.o",
-    srcs: ["bpf_progs/memStatA.c"],
-    btf: false,
-}
-
-rust_binary {
-    name: "memstatd",
-    srcs: ["memstatd/src/bin/memstatd.rs"],
-    required: [
-        "memStatA.o",
-        "memstatd.rc",
+const RUST_BP: &str = "
+rust_defaults {
+    name: \"libmemstatd_defaults\",
+    rustlibs: [
+        \"libbinder_rs\",
+        \"libnix\",
     ],
 }
 
-prebuilt_etc {
-    name: "memstatd.rc",
-    src: "init.rc",
-    filename: "memstatd.rc",
-    relative_install_path: "init",
-}
-"#;
-
-fn bp_errors(text: &str, sources: &[&str]) -> Vec<String> {
-    match parse_bp(text) {
-        Ok(m) => lint_android_bp(
-            &m,
-            &sources.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        ),
-        Err(e) => vec![e],
-    }
+rust_library {
+    name: \"libmemstatd\",
+    defaults: [\"libmemstatd_defaults\"],
 }
 
-#[test]
-fn rejects_bad_android_bp() {
-    assert_clean("fixture", &bp_errors(GOOD_BP, &["memStatA.c"]));
-    assert_rejects(
-        &bp_errors(GOOD_BP, &["memStatA.c", "memStatB.c"]),
-        "memStatB.c has no bpf",
-    );
-    assert_rejects(&bp_errors(GOOD_BP, &[]), "has no bpf_progs/memStatA.c");
-    let cases: &[(&str, &str, &str)] = &[
-        ("btf: false", "btf: true", "btf must be false"),
-        (
-            "\"memStatA.o\",\n        \"memstatd.rc\"",
-            "\"memstatd.rc\"",
-            "does not require memStatA.o",
-        ),
-        (
-            "\"memStatA.o\",\n        \"memstatd.rc\",",
-            "\"memStatA.o\",",
-            "does not require memstatd.rc",
-        ),
-        (
-            "relative_install_path: \"init\",",
-            "",
-            "not /system/etc/init/memstatd.rc",
-        ),
-        (
-            "srcs: [\"memstatd/src/bin/memstatd.rs\"],",
-            "stem: \"memstat-daemon\",",
-            "not /system/bin/memstatd",
-        ),
-        (
-            "src: \"init.rc\"",
-            "src: \"memstatd.rc\"",
-            "no module installs init.rc",
-        ),
-        (
-            "name: \"memstatd\",",
-            "name: \"memstatd\",\n    name: \"x\",",
-            "given twice",
-        ),
-        ("    btf: false,\n}", "    btf: false,\n", "expected ':'"),
-    ];
-    for (from, to, expected) in cases {
-        assert!(GOOD_BP.contains(from), "the fixture has {from:?}");
-        assert_rejects(
-            &bp_errors(&GOOD_BP.replacen(from, to, 1), &["memStatA.c"]),
-            expected,
-        );
-    }
+rust_binary {
+    name: \"memstatd\",
+    rustlibs: [\"libmemstatd\"],
+    init_rc: [\"memstatd.rc\"],
 }
 
-const GOOD_TE: &str = "\
-type memstatd, domain, coredomain;
-type memstatd_exec, system_file_type, exec_type, file_type;
-typeattribute memstatd bpfdomain;
-init_daemon_domain(memstatd)
-allow memstatd fs_bpf:file { read write };
-allow memstatd bpfloader:bpf { map_read map_write prog_run };
-allow memstatd self:perf_event { cpu kernel open write };
-allow memstatd { proc_vmstat proc_zoneinfo }:file r_file_perms;
-binder_call(shell, memstatd)
+rust_test {
+    name: \"memstatd_test\",
+    defaults: [\"libmemstatd_defaults\"],
+    rustlibs: [\"libproptest\"],
+}
 ";
 
-fn te_errors(te: &str) -> Vec<String> {
-    let files = [
-        ("memstatd.te", te),
-        (
-            "service.te",
-            "type memstat_service, service_manager_type;\n",
-        ),
-        (
-            "service_contexts",
-            "memstat u:object_r:memstat_service:s0\n",
-        ),
-    ];
-    lint_sepolicy_files(&files).errors
+const RUST_CARGO: &str = "
+[dependencies]
+nix.workspace = true
+
+[dev-dependencies]
+proptest = { version = \"1\" }
+
+[target.'cfg(target_os = \"android\")'.dependencies]
+binder = { package = \"binder_ndk\", version = \"0.2\" }
+";
+
+#[test]
+fn rejects_rust_modules_the_platform_lacks_or_crates_left_out() {
+    let lint = |bp: &str, cargo: &str| {
+        let packages: [Package; 1] = [(
+            "Cargo.toml",
+            cargo,
+            &["libmemstatd", "memstatd"],
+            "memstatd_test",
+        )];
+        lint_rust_modules(bp, &packages)
+    };
+    assert_clean("fixture", &lint(RUST_BP, RUST_CARGO));
+    let syscalls = RUST_BP.replace("\"libnix\",", "\"libnix\",\n        \"libsyscalls\",");
+    let cargo = format!("{RUST_CARGO}\n[dependencies]\nsyscalls = \"0.8\"\n");
+    let errors = lint(&syscalls, &cargo);
+    assert_rejects(&errors, "libmemstatd links libsyscalls, which the platform");
+    assert_rejects(&errors, "crate syscalls has no Soong module");
+    let no_nix = RUST_BP.replace("        \"libnix\",\n", "");
+    assert_rejects(
+        &lint(&no_nix, RUST_CARGO),
+        "libmemstatd or memstatd does not link libnix (Cargo.toml: nix)",
+    );
+    let no_proptest = RUST_BP.replace("[\"libproptest\"]", "[]");
+    assert_rejects(
+        &lint(&no_proptest, RUST_CARGO),
+        "memstatd_test does not link libproptest",
+    );
+    assert_clean("fixture", &lint_rc_install(RUST_BP));
+    let prebuilt = RUST_BP.replace("    init_rc: [\"memstatd.rc\"],\n", "");
+    assert_rejects(&lint_rc_install(&prebuilt), "memstatd's init_rc is {}");
 }
 
 #[test]
-fn rejects_bad_te() {
-    assert_clean("fixture", &te_errors(GOOD_TE));
-    let cases: &[(&str, &str, &str)] = &[
-        ("fs_bpf:file", "fs_bpff:file", "fs_bpff is declared neither"),
-        (
-            "self:perf_event { cpu kernel",
-            "self:perf_event { cpu kernal",
-            "\"kernal\" is not a permission of perf_event",
-        ),
-        ("bpfloader:bpf", "bpfloader:bpff", "unknown class \"bpff\""),
-        ("r_file_perms", "r_file_perm", "not a permission of file"),
-        (
-            "init_daemon_domain(memstatd)",
-            "init_daemon(memstatd)",
-            "unknown macro",
-        ),
-        (
-            "init_daemon_domain(memstatd)",
-            "init_daemon_domain(memstatd, x)",
-            "wrong arguments",
-        ),
-        (
-            "binder_call(shell, memstatd)",
-            "binder_call(shel, memstatd)",
-            "shel is declared neither",
-        ),
-        (
-            "type memstatd_exec,",
-            "type memstatd_exe,",
-            "memstatd_exec is declared neither",
-        ),
-        (
-            "typeattribute memstatd bpfdomain",
-            "typeattribute memstatd bpfdomains",
-            "bpfdomains is declared neither",
-        ),
-        ("{ read write };", "{ read write }", "expected \";\""),
-        (
-            "allow memstatd self",
-            "alow memstatd self",
-            "unknown statement \"alow\"",
-        ),
-    ];
-    for (from, to, expected) in cases {
-        assert!(GOOD_TE.contains(from), "the fixture has {from:?}");
-        assert_rejects(&te_errors(&GOOD_TE.replacen(from, to, 1)), expected);
+fn rejects_rust_soong_cannot_build() {
+    const ADAPTER: &str = "memstatd/src/transport/binder/libbinder.rs";
+    const GOOD: &str = "use std::ffi::CStr;
+
+#[cfg(soong)]
+impl Interface for MemStat {
+    fn dump(&self, writer: &mut dyn std::io::Write, args: &[&CStr]) -> Result<(), StatusCode> {
+        Ok(())
     }
 }
 
-#[test]
-fn rejects_bad_contexts_files() {
-    let lint = |name: &str, text: &str| {
-        let files = [
-            ("memstatd.te", GOOD_TE),
-            (
-                "service.te",
-                "type memstat_service, service_manager_type;\n",
-            ),
-            (
-                "service_contexts",
-                "memstat u:object_r:memstat_service:s0\n",
-            ),
-            (name, text),
-        ];
-        lint_sepolicy_files(&files).errors
-    };
-    assert_clean(
-        "fixture",
-        &lint(
-            "file_contexts",
-            "/system/bin/memstatd u:object_r:memstatd_exec:s0\n",
-        ),
-    );
-    assert_rejects(
-        &lint("file_contexts", "/system/bin/memstatd u:object_r:nope:s0\n"),
-        "nope is declared neither",
-    );
-    assert_rejects(
-        &lint(
-            "file_contexts",
-            "/system/bin/memstatd u:r:memstatd_exec:s0\n",
-        ),
-        "is not u:object_r:TYPE:s0",
-    );
-    assert_rejects(
-        &lint(
-            "file_contexts",
-            "/data/misc/memstat(/.* u:object_r:memstatd_exec:s0\n",
-        ),
-        "unterminated",
-    );
-    assert_rejects(
-        &lint("file_contexts", "data/x u:object_r:memstatd_exec:s0\n"),
-        "does not start with /",
-    );
-    assert_rejects(
-        &lint("file_contexts", "/x -q u:object_r:memstatd_exec:s0\n"),
-        "path-regex [type] context",
-    );
-    let genfs = "genfscon tracefs /events/kmem/kfree/ u:object_r:debugfs_tracing:s0\n";
-    assert_clean("fixture", &lint("genfs_contexts", genfs));
-    assert_rejects(&lint("genfs_contexts", &genfs.repeat(2)), "labelled twice");
-    assert_rejects(
-        &lint("genfs_contexts", &genfs.replace("tracefs", "tracfs")),
-        "unknown filesystem",
-    );
-    assert_rejects(
-        &lint("genfs_contexts", &genfs.replace("kfree/", "kfree")),
-        "is not /events/",
-    );
-    assert_rejects(
-        &lint("genfs_contexts", &genfs.replace("genfscon", "genfs")),
-        "expected genfscon",
-    );
-    assert_rejects(
-        &lint(
-            "genfs_contexts",
-            &genfs.replace("debugfs_tracing", "debugfs_tracin"),
-        ),
-        "debugfs_tracin is declared neither",
-    );
-    assert_rejects(
-        &lint("sepolicy_contexts", ""),
-        "not a policy file this lint knows",
-    );
-    // service_contexts: the memstat service and well-formed lines.
-    let svc = |text: &str| {
-        let files = [
-            (
-                "service.te",
-                "type memstat_service, service_manager_type;\n",
-            ),
-            ("service_contexts", text),
-        ];
-        lint_sepolicy_files(&files).errors
-    };
-    assert_clean("fixture", &svc("memstat u:object_r:memstat_service:s0\n"));
-    assert_rejects(
-        &svc("memstats u:object_r:memstat_service:s0\n"),
-        "does not map memstat",
-    );
-    assert_rejects(&svc("memstat\n"), "expected `name context`");
-    assert_rejects(
-        &svc("memstat u:object_r:memstat_service:s0\nmemstat u:object_r:memstat_service:s0\n"),
-        "listed twice",
-    );
+#[cfg(soong)]
+pub fn check_interface(name: &str) -> Result<(), StatusCode> {
+    binder::check_interface(name)
 }
 
-#[test]
-fn rejects_unlabelled_doubly_labelled_and_stale_events() {
-    let ours: BTreeMap<String, String> = [
-        ("kmem/kfree".to_string(), "debugfs_tracing".to_string()),
-        ("kmem/kmalloc".to_string(), "debugfs_tracing".to_string()),
-    ]
-    .into();
-    let events = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_clean(
-        "fixture",
-        &lint_events(
-            &events(&["kmem/kfree", "kmem/kmalloc", "oom/mark_victim"]),
-            &ours,
-        ),
+#[cfg(not(soong))]
+pub fn check_interface(name: &str) -> Result<(), StatusCode> {
+    binder::get_interface(name)
+}
+";
+    let sources = |adapter: &str, other: &str| {
+        vec![
+            (ADAPTER.to_string(), adapter.to_string()),
+            ("memstatd/src/system/psi.rs".to_string(), other.to_string()),
+        ]
+    };
+    assert_clean("fixture", &lint_soong_rust(&sources(GOOD, "")));
+    let old_dump = GOOD.replace("writer: &mut dyn std::io::Write", "file: &File");
+    assert_rejects(
+        &lint_soong_rust(&sources(&old_dump, "")),
+        "the platform's dump is",
+    );
+    let deprecated = GOOD.replacen("binder::check_interface", "binder::get_interface", 1);
+    assert_rejects(
+        &lint_soong_rust(&sources(&deprecated, "")),
+        "get_interface, deprecated",
+    );
+    let no_dump = GOOD.replacen("#[cfg(soong)]\nimpl", "#[cfg(not(soong))]\nimpl", 1);
+    assert_rejects(
+        &lint_soong_rust(&sources(&no_dump, "")),
+        "no dump for the platform's libbinder_rs",
+    );
+    let fixtures = "const ROOT: &str = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/tests\");";
+    assert_rejects(
+        &lint_soong_rust(&sources(GOOD, fixtures)),
+        "psi.rs: CARGO_MANIFEST_DIR, which Soong does not set",
     );
     assert_rejects(
-        &lint_events(
-            &events(&["kmem/kfree", "kmem/kmalloc", "kmem/mm_page_free"]),
-            &ours,
-        ),
-        "kmem/mm_page_free: memstat attaches to it, but no genfscon",
-    );
-    assert_rejects(
-        &lint_events(&events(&["kmem/kfree"]), &ours),
-        "/events/kmem/kmalloc/ is labelled, but memstat attaches nothing",
-    );
-    let mut doubled = ours.clone();
-    doubled.insert("kmem/rss_stat".into(), "debugfs_tracing".into());
-    assert_rejects(
-        &lint_events(
-            &events(&["kmem/kfree", "kmem/kmalloc", "kmem/rss_stat"]),
-            &doubled,
-        ),
-        "the platform labels it already",
-    );
-    let mut wrong = ours.clone();
-    wrong.insert("kmem/kfree".into(), "debugfs_tracing_debug".into());
-    assert_rejects(
-        &lint_events(&events(&["kmem/kfree", "kmem/kmalloc"]), &wrong),
-        "not debugfs_tracing",
+        &lint_soong_rust(&sources(GOOD, "#[cfg(soong)]\nuse x;")),
+        "psi.rs: cfg(soong) outside the adapter",
     );
 }
