@@ -98,14 +98,9 @@ mod tests {
 
     use crate::testing::fixture_root as root;
 
-    fn read_value(r: &Reading<i64>) -> i64 {
-        *r.value().unwrap()
-    }
-
-    #[test]
-    fn this_machine() {
-        let k = read_but(&root("6.18"), &[]);
-        let values: Vec<i64> = [
+    /// Every knob, in the order of the struct.
+    fn every(k: &VmKnobs) -> [&Reading<i64>; 15] {
+        [
             &k.swappiness,
             &k.overcommit_memory,
             &k.overcommit_ratio,
@@ -122,9 +117,16 @@ mod tests {
             &k.compaction_proactiveness,
             &k.page_cluster,
         ]
-        .into_iter()
-        .map(read_value)
-        .collect();
+    }
+
+    fn read_value(r: &Reading<i64>) -> i64 {
+        *r.value().unwrap()
+    }
+
+    #[test]
+    fn this_machine() {
+        let k = read_but(&root("6.18"), &[]);
+        let values: Vec<i64> = every(&k).into_iter().map(read_value).collect();
         assert_eq!(
             values,
             [60, 0, 50, 20, 10, 0, 0, 3000, 500, 67584, 10, 15000, 500, 20, 3]
@@ -169,24 +171,7 @@ mod tests {
             Reading::Read { .. } => false,
             other => panic!("{other:?}"),
         };
-        let all = [
-            &k.swappiness,
-            &k.overcommit_memory,
-            &k.overcommit_ratio,
-            &k.dirty_ratio,
-            &k.dirty_background_ratio,
-            &k.dirty_bytes,
-            &k.dirty_background_bytes,
-            &k.dirty_expire_centisecs,
-            &k.dirty_writeback_centisecs,
-            &k.min_free_kbytes,
-            &k.watermark_scale_factor,
-            &k.watermark_boost_factor,
-            &k.extfrag_threshold,
-            &k.compaction_proactiveness,
-            &k.page_cluster,
-        ];
-        assert_eq!(all.iter().filter(|r| withheld(r)).count(), 9);
+        assert_eq!(every(&k).into_iter().filter(|r| withheld(r)).count(), 9);
         assert_eq!(read_value(&k.overcommit_memory), 0);
         assert_eq!(read_value(&k.page_cluster), 3);
         assert_eq!(read_value(&k.watermark_boost_factor), 15000);

@@ -11,6 +11,38 @@ use std::time::{Duration, Instant};
 /// without blocking.
 const CHUNK: usize = 4096;
 
+/// Waits until `fd` has one of `events`, an error or a hang-up (true), or
+/// until `deadline` (false).
+pub(crate) fn poll_until(
+    fd: BorrowedFd<'_>,
+    events: libc::c_short,
+    deadline: Instant,
+) -> io::Result<bool> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: p is one valid pollfd for the call's duration.
+        match unsafe { libc::poll(&mut p, 1, ms) } {
+            n if n > 0 => return Ok(true),
+            0 => continue,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
 /// A dump's output fd that gives up at its deadline: written to only when
 /// poll says it has room, so no write blocks past it.
 pub struct DumpFd<'a> {
@@ -28,32 +60,14 @@ impl<'a> DumpFd<'a> {
     }
 
     fn wait_writable(&self) -> io::Result<()> {
-        loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the request ran past its time limit",
-                ));
-            }
-            let mut p = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            };
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-            // SAFETY: p is one valid pollfd for the call's duration.
-            match unsafe { libc::poll(&mut p, 1, ms) } {
-                // Writable, or the reader is gone (the write then says so).
-                n if n > 0 => return Ok(()),
-                0 => continue,
-                _ => {
-                    let e = io::Error::last_os_error();
-                    if e.kind() != io::ErrorKind::Interrupted {
-                        return Err(e);
-                    }
-                }
-            }
+        // Writable, or the reader is gone (the write then says so).
+        if poll_until(self.fd, libc::POLLOUT, self.deadline)? {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request ran past its time limit",
+            ))
         }
     }
 }

@@ -4,11 +4,12 @@
 use super::libbinder::check_interface;
 use super::SERVICE_NAME;
 use crate::transport::aidl::memstat::IMemStat::IMemStat;
+use crate::transport::dump_fd::poll_until;
 use crate::transport::protocol::Status as End;
 use binder::{ParcelFileDescriptor, StatusCode, Strong};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How long the CLI waits for memstatd to take or answer a request, as on
@@ -93,35 +94,16 @@ fn copy(mut from: File, out: &mut impl Write) -> io::Result<()> {
 }
 
 fn wait_readable(f: &File, patience: Duration) -> io::Result<()> {
-    let deadline = Instant::now() + patience;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "memstatd sent nothing for {} s; `logcat -s memstatd` may say why",
-                    patience.as_secs()
-                ),
-            ));
-        }
-        let mut p = libc::pollfd {
-            fd: f.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-        // SAFETY: p is one valid pollfd for the call's duration.
-        match unsafe { libc::poll(&mut p, 1, ms) } {
-            n if n > 0 => return Ok(()),
-            0 => continue,
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
+    if poll_until(f.as_fd(), libc::POLLIN, Instant::now() + patience)? {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "memstatd sent nothing for {} s; `logcat -s memstatd` may say why",
+                patience.as_secs()
+            ),
+        ))
     }
 }
 
