@@ -413,7 +413,7 @@ fn bad_arguments_and_garbage_get_clear_errors_and_the_daemon_serves_on() {
         ),
         (&["--section", "nope"], "unknown section \"nope\""),
         (&["--uid", "x"], "--uid: \"x\" is not a UID"),
-        (&["--diff", "nosuch"], "no snapshot \"nosuch\""),
+        (&["--diff", "../x"], "bad snapshot name"),
         (&["--snapshot", "../etc"], "bad snapshot name"),
         (&["--fail-if", "syscalls.errors>+5%"], "use it with --diff"),
     ] {
