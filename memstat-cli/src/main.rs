@@ -3,7 +3,7 @@
 //! but the CLI's own goes to the daemon verbatim, so `memstat ARGS` prints
 //! exactly what `dumpsys memstat ARGS` does.
 //!
-//! Exit status: 0 done; 1 a --fail-if threshold was crossed; 2 bad
+//! Exit status: 0 done; 1 a --fail-if threshold crossed or undecidable; 2 bad
 //! arguments; 3 permission denied; 4 the daemon could not do it; 5 no
 //! daemon, or it could not take the request.
 
@@ -15,6 +15,7 @@ use memstatd::transport::protocol::Status;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const CLI_USAGE: &str = "\
 memstat's own options (the rest go to memstatd):
@@ -24,8 +25,10 @@ memstat's own options (the rest go to memstatd):
   --watch SECONDS        redraw a top-like view every SECONDS with per-interval
                          deltas and rates (takes --uid, --top, --sort)
   --count N              with --watch, stop after N redraws
+  --timeout SECONDS      how long to wait for memstatd's answer (12: its
+                         default --request-timeout of 10 and a margin)
 
-exit status: 0 done, 1 a --fail-if threshold crossed, 2 bad arguments,
+exit status: 0 done, 1 a --fail-if threshold crossed or undecidable, 2 bad arguments,
 3 permission denied, 4 memstatd could not do it, 5 no memstatd or it could
 not take the request
 ";
@@ -33,12 +36,14 @@ not take the request
 struct Cli {
     /// `--socket`, when given.
     socket: Option<PathBuf>,
+    /// `--timeout`, when given.
+    timeout: Option<Duration>,
     watch: Option<watch::Watch>,
     args: Vec<String>,
 }
 
 fn parse(argv: Vec<String>) -> Result<Cli, String> {
-    let mut socket = None;
+    let (mut socket, mut timeout) = (None, None);
     let (mut interval, mut count) = (None, None);
     let mut args = Vec::new();
     let mut it = argv.into_iter();
@@ -66,6 +71,17 @@ fn parse(argv: Vec<String>) -> Result<Cli, String> {
                         })?,
                 );
             }
+            "--timeout" => {
+                let v = value("a number of seconds")?;
+                let secs = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| (1.0..=3600.0).contains(s))
+                    .ok_or_else(|| {
+                        format!("--timeout: {v:?} is not a number of seconds from 1 to 3600")
+                    })?;
+                timeout = Some(Duration::from_secs_f64(secs));
+            }
             "--count" => {
                 let v = value("a number of redraws")?;
                 count = Some(v.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -82,6 +98,7 @@ fn parse(argv: Vec<String>) -> Result<Cli, String> {
     };
     Ok(Cli {
         socket,
+        timeout,
         watch,
         args,
     })
@@ -100,7 +117,7 @@ fn main() -> ExitCode {
         print!("{}\n{CLI_USAGE}", memstatd::service::args::USAGE);
         return exit(Status::Ok);
     }
-    let daemon = match Daemon::find(cli.socket) {
+    let daemon = match Daemon::find(cli.socket, cli.timeout) {
         Ok(d) => d,
         Err((status, message)) => {
             eprintln!("memstat: {message}");
@@ -133,9 +150,9 @@ fn main() -> ExitCode {
             }
             status
         }
-        Err(message) => {
+        Err((status, message)) => {
             eprintln!("memstat: {message}");
-            Status::Unavailable
+            status
         }
     };
     exit(status)

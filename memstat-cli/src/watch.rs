@@ -43,7 +43,12 @@ impl Sort {
 struct Report {
     schema: String,
     header: Header,
+    /// Absent when the syscall group is unavailable.
+    #[serde(default)]
     uids: Vec<Uid>,
+    /// Why the syscall group is unavailable.
+    #[serde(default)]
+    syscalls_unavailable: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,9 +138,7 @@ impl Watch {
             .to_vec();
         args.extend(self.uid_args.iter().cloned());
         let mut body = Vec::new();
-        let (status, message) = daemon
-            .request(&args, &mut body)
-            .map_err(|m| (Status::Unavailable, m))?;
+        let (status, message) = daemon.request(&args, &mut body)?;
         if status != Status::Ok {
             return Err((status, message));
         }
@@ -153,6 +156,12 @@ impl Watch {
                     report.schema,
                     memstatd::report::model::SCHEMA
                 ),
+            ));
+        }
+        if let Some(why) = report.syscalls_unavailable {
+            return Err((
+                Status::Failed,
+                format!("--watch shows syscalls, and the syscalls group is unavailable: {why}"),
             ));
         }
         Ok(report)
@@ -309,6 +318,7 @@ mod tests {
                 },
             },
             uids,
+            syscalls_unavailable: None,
         }
     }
 

@@ -53,32 +53,69 @@ impl Status {
     }
 }
 
-pub(crate) fn write_request(w: &mut impl Write, args: &[String]) -> io::Result<()> {
+/// How a dump ended, as the status and message a client gets; an output
+/// error comes back for the transport to word, as only it knows why its
+/// output failed.
+pub(crate) fn ending(
+    dumped: Result<crate::service::Outcome, crate::service::DumpError>,
+) -> Result<(Status, String), io::Error> {
+    use crate::service::{DumpError, Outcome};
+    Ok(match dumped {
+        Ok(Outcome::Done) => (Status::Ok, String::new()),
+        Ok(Outcome::ThresholdCrossed) => (
+            Status::ThresholdCrossed,
+            "a --fail-if threshold was crossed, or could not be decided (the output says which)"
+                .into(),
+        ),
+        Err(DumpError::Usage(m)) => (Status::Usage, m),
+        Err(e @ DumpError::Denied(_)) => (Status::Denied, e.to_string()),
+        Err(DumpError::Failed(m)) => (Status::Failed, m),
+        Err(DumpError::Output(e)) => return Err(e),
+    })
+}
+
+/// The request for `args`, ready to send; an error names the argument
+/// that cannot be sent, or the size over [`MAX_REQUEST`].
+pub(crate) fn encode_request(args: &[String]) -> Result<Vec<u8>, String> {
     let mut payload = Vec::new();
     for a in args {
         if a.contains('\0') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("argument {a:?} contains a NUL byte"),
+            return Err(format!(
+                "argument {} contains a NUL byte",
+                excerpt(a.as_bytes())
             ));
         }
         payload.extend_from_slice(a.as_bytes());
         payload.push(0);
     }
     if payload.len() > MAX_REQUEST {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "arguments take {} bytes; the limit is {MAX_REQUEST}",
-                payload.len()
-            ),
+        return Err(format!(
+            "the arguments take {} bytes, more than memstatd's request limit of \
+             {MAX_REQUEST} bytes; ask for fewer UIDs at a time",
+            payload.len()
         ));
     }
     let mut msg = Vec::with_capacity(10 + payload.len());
     msg.extend_from_slice(MAGIC);
     msg.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     msg.extend_from_slice(&payload);
-    w.write_all(&msg)
+    Ok(msg)
+}
+
+/// Characters of client input quoted in messages and logs.
+const EXCERPT: usize = 80;
+
+/// Client input as messages and logs quote it: at most [`EXCERPT`]
+/// characters, escaped, and the full size when cut.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(EXCERPT).collect();
+    if chars.next().is_some() {
+        format!("{head:?}... ({} bytes)", bytes.len())
+    } else {
+        format!("{head:?}")
+    }
 }
 
 /// Reads one request. Errors say what was wrong with it, for the client.
@@ -115,12 +152,8 @@ pub(crate) fn read_request(r: &mut impl Read) -> Result<Vec<String>, String> {
         .split(|&b| b == 0)
         .take(payload.iter().filter(|&&b| b == 0).count())
         .map(|a| {
-            String::from_utf8(a.to_vec()).map_err(|_| {
-                format!(
-                    "bad request: argument {:?} is not UTF-8",
-                    String::from_utf8_lossy(a)
-                )
-            })
+            String::from_utf8(a.to_vec())
+                .map_err(|_| format!("bad request: argument {} is not UTF-8", excerpt(a)))
         })
         .collect()
 }
@@ -225,8 +258,7 @@ mod tests {
     #[test]
     fn requests_round_trip() {
         for args in [strings(&[]), strings(&["--uid", "61001", "--json", ""])] {
-            let mut wire = Vec::new();
-            write_request(&mut wire, &args).unwrap();
+            let wire = encode_request(&args).unwrap();
             assert_eq!(read_request(&mut wire.as_slice()).unwrap(), args);
         }
     }
@@ -255,7 +287,26 @@ mod tests {
             let e = read_request(&mut wire.as_slice()).unwrap_err();
             assert!(e.contains(says), "{e}");
         }
-        assert!(write_request(&mut Vec::new(), &strings(&["a\0b"])).is_err());
+        assert!(encode_request(&strings(&["a\0b"])).is_err());
+        let huge = encode_request(&strings(&["--uid", &"1,".repeat(MAX_REQUEST / 2)]));
+        assert!(huge.unwrap_err().contains("request limit of 65536 bytes"));
+    }
+
+    #[test]
+    fn client_input_in_messages_is_cut_and_escaped() {
+        assert_eq!(excerpt(b"--uid"), "\"--uid\"");
+        let mut flood = b"\n\x1b[2J".to_vec();
+        flood.extend(vec![0xff; 65_000]);
+        let e = excerpt(&flood);
+        assert!(e.starts_with("\"\\n\\u{1b}[2J\u{fffd}"), "{e}");
+        assert!(e.ends_with("... (65005 bytes)"), "{e}");
+        assert!(e.len() < 400, "{}", e.len());
+        let mut not_utf8 = MAGIC.to_vec();
+        not_utf8.extend_from_slice(&(flood.len() as u32 + 1).to_le_bytes());
+        not_utf8.extend_from_slice(&flood);
+        not_utf8.push(0);
+        let message = read_request(&mut not_utf8.as_slice()).unwrap_err();
+        assert!(message.len() < 500, "{message}");
     }
 
     #[test]
