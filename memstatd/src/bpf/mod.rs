@@ -60,6 +60,9 @@ pub enum BpfError {
         /// or attaching the program to it.
         source: io::Error,
     },
+    /// A program pin does not use the map pins beside it (`probes::pins`).
+    #[error("{0}")]
+    Stale(String),
     /// Neither `/sys/kernel/tracing` nor `/sys/kernel/debug/tracing` has an
     /// `events` directory.
     #[error("no tracefs with events: mount it (mount -t tracefs tracefs /sys/kernel/tracing)")]
@@ -398,6 +401,11 @@ impl Program {
         sys::prog_info(&self.fd)
     }
 
+    /// The ids of the maps the program uses.
+    pub(crate) fn map_ids(&self) -> io::Result<Vec<u32>> {
+        sys::prog_map_ids(&self.fd)
+    }
+
     /// Attaches to `<tracefs>/events/<event>` the way the platform's own
     /// consumers do: one perf event on CPU 0, which fires on every CPU. The
     /// program stays attached while the returned value lives.
@@ -413,7 +421,22 @@ impl Program {
         };
         let id = tracefs.event_id(event).map_err(attach_err)?;
         let perf = sys::perf_event_open(sys::PERF_TYPE_TRACEPOINT, id, 0).map_err(attach_err)?;
-        sys::perf_event_attach(&perf, &self.fd).map_err(attach_err)?;
+        // A program is attached to a tracepoint at most once: EEXIST while
+        // an earlier attachment's perf event is still being released (its
+        // fd closed by a memstatd that is exiting, or still held by a child
+        // between fork and exec). The kernel lets it go within moments.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match sys::perf_event_attach(&perf, &self.fd) {
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EEXIST)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                attached => break attached.map_err(attach_err)?,
+            }
+        }
         Ok(Attachment { _perf: vec![perf] })
     }
 

@@ -368,6 +368,28 @@ pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgSummary> {
     })
 }
 
+/// Most maps one program may use (the kernel's `MAX_USED_MAPS`).
+const MAX_USED_MAPS: usize = 64;
+
+/// `BPF_OBJ_GET_INFO_BY_FD` on a program: the ids of the maps it uses.
+/// Needs no privilege beyond the program's fd, and loads nothing.
+pub fn prog_map_ids(fd: &OwnedFd) -> io::Result<Vec<u32>> {
+    let mut ids = [0u32; MAX_USED_MAPS];
+    let mut info = ProgInfo {
+        nr_map_ids: MAX_USED_MAPS as u32,
+        map_ids: ids.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    let mut attr = InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: std::mem::size_of::<ProgInfo>() as u32,
+        info: &mut info as *mut ProgInfo as u64,
+    };
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    let n = (info.nr_map_ids as usize).min(MAX_USED_MAPS);
+    Ok(ids[..n].to_vec())
+}
+
 fn c_name(raw: &[u8]) -> String {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
     String::from_utf8_lossy(&raw[..end]).into_owned()

@@ -1,10 +1,12 @@
 //! Loads checked objects into a bpffs mount the way the platform bpfloader
 //! does (PLATFORM.md §1.4, §2): maps first, created or reused from a
 //! compatible pin, then each program relocated against them, loaded and
-//! pinned with its definition's owner and mode. Nothing is attached.
+//! pinned with its definition's owner and mode, and the group memstatd is
+//! given (`pins`). Nothing is attached.
 
 use super::check::{check_elf, Violation};
 use super::elf::{ignore_on, Elf, MapDef, MAP_DEF_SIZE};
+use super::pins;
 use super::{program_def, KernelVersion};
 use crate::abi;
 use crate::bpf::sys::{self, MapShape};
@@ -77,10 +79,35 @@ pub enum LoadError {
     /// The pin root given is not on a bpffs mount.
     #[error("{0} is not a bpffs mount: mount one with `mount -t bpf bpf {0}`")]
     NotBpffs(String),
+    /// The pin root could be written by another user, who could then plant
+    /// maps or programs memstatd would reuse.
+    #[error(
+        "pin root {}: {why}; use a directory only root can write (memstatd creates \
+         --pin-root 0755 when it is missing)",
+        path.display()
+    )]
+    PinRoot {
+        /// The pin root.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A pin memstatd would reuse was not made by root.
+    #[error("pin {} {why}: remove it (rm {}) and load again", path.display(), path.display())]
+    ForeignPin {
+        /// The pin.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A pin already exists where a map or program goes, and does not match it.
     #[error(
-        "{object}: existing pin {path} is incompatible (rule 1.4.8): it holds {found}, the object defines {wanted}; \
-         remove the pin (it is stale, from another build) and load again"
+        "{object}: existing pin {} is incompatible (rule 1.4.8): it holds {found}, the object \
+         defines {wanted}; it is stale, from another build: remove it and the object's program \
+         pins, which use it (rm {} {}), and load again",
+        path.display(),
+        path.display(),
+        program_pins(path, object)
     )]
     IncompatiblePin {
         /// The object's name.
@@ -91,6 +118,24 @@ pub enum LoadError {
         found: String,
         /// What the object defines.
         wanted: String,
+    },
+    /// A program pin was reused whose program uses other maps than those
+    /// pinned beside it: the map pins were made after it, and it would go on
+    /// counting into maps nobody reads.
+    #[error(
+        "{object}: program pin {} is stale: it does not use the map pins beside it ({}), which \
+         were made after it; remove the object's program pins (rm {}) and load again",
+        path.display(),
+        maps.join(", "),
+        program_pins(path, object)
+    )]
+    StaleProgram {
+        /// The object's name.
+        object: String,
+        /// The program pin.
+        path: PathBuf,
+        /// The maps the program should use and does not.
+        maps: Vec<String>,
     },
     /// The kernel refused to create a map.
     #[error("{object}: cannot create map {map}: {source}")]
@@ -128,6 +173,12 @@ pub enum LoadError {
     },
 }
 
+/// Every program pin of `object` beside `pin`, as a shell pattern.
+fn program_pins(pin: &Path, object: &str) -> String {
+    let root = pin.parent().unwrap_or(Path::new("."));
+    root.join(format!("prog_{object}_*")).display().to_string()
+}
+
 fn list(violations: &[Violation]) -> String {
     violations
         .iter()
@@ -141,10 +192,12 @@ pub struct HostLoader {
     pin_root: PathBuf,
     kernel: KernelVersion,
     arch_bit: u8,
+    pin_gid: u32,
 }
 
 impl HostLoader {
-    /// A loader for the running kernel, pinning under `pin_root` (a bpffs).
+    /// A loader for the running kernel, pinning under `pin_root` (a bpffs
+    /// directory only root can write), every pin of group root.
     pub fn new(pin_root: &Path) -> Result<Self, LoadError> {
         let kernel = KernelVersion::running().map_err(LoadError::KernelVersion)?;
         Self::with_kernel(pin_root, kernel)
@@ -155,11 +208,30 @@ impl HostLoader {
         if !is_bpffs(pin_root) {
             return Err(LoadError::NotBpffs(pin_root.display().to_string()));
         }
+        pins::check_root(pin_root)?;
         Ok(HostLoader {
             pin_root: pin_root.to_owned(),
             kernel,
             arch_bit: kernel_arch_bit(),
+            pin_gid: 0,
         })
+    }
+
+    /// Pins whose definition names a group (AID_MEMSTAT) get group `gid`
+    /// instead of root (`--pin-group`): its members may open them as their
+    /// modes allow (maps and programs 0440, config maps 0660).
+    pub fn pin_group(mut self, gid: u32) -> Self {
+        self.pin_gid = gid;
+        self
+    }
+
+    /// The group of a pin whose definition names `gid`.
+    fn group(&self, gid: u32) -> u32 {
+        if gid == 0 {
+            0
+        } else {
+            self.pin_gid
+        }
     }
 
     /// Loads object `name` (file name without `.o`) from its ELF bytes.
@@ -262,6 +334,7 @@ impl HostLoader {
             };
             let (fd, outcome) = match sys::obj_get(&path, 0) {
                 Ok(fd) => {
+                    pins::check_reused(&path)?;
                     let found = sys::map_info(&fd)
                         .map_err(|source| LoadError::Pin {
                             path: path.clone(),
@@ -276,6 +349,7 @@ impl HostLoader {
                             wanted: format!("{shape:?}"),
                         });
                     }
+                    pins::set_owner(&path, def.uid, self.group(def.gid), def.mode)?;
                     (fd, Outcome::Reused)
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
@@ -286,7 +360,7 @@ impl HostLoader {
                             source,
                         }
                     })?;
-                    pin(&fd, &path, def.uid, def.gid, def.mode)?;
+                    pin(&fd, &path, def.uid, self.group(def.gid), def.mode)?;
                     (fd, Outcome::Created)
                 }
                 Err(source) => return Err(LoadError::Pin { path, source }),
@@ -326,13 +400,16 @@ impl HostLoader {
             }
             let path = abi::prog_pin(&self.pin_root, object, &code.name);
             let prog_type = program_type(&code.name);
-            // The platform reuses an existing program pin as it is.
+            // The platform reuses an existing program pin as it is; this
+            // loader also checks that it uses the maps pinned beside it.
             match sys::obj_get(&path, sys::BPF_F_RDONLY) {
                 Ok(fd) => {
-                    let info = sys::prog_info(&fd).map_err(|source| LoadError::Pin {
+                    pins::check_reused(&path)?;
+                    let pin_err = |source| LoadError::Pin {
                         path: path.clone(),
                         source,
-                    })?;
+                    };
+                    let info = sys::prog_info(&fd).map_err(pin_err)?;
                     if info.prog_type != prog_type {
                         return Err(LoadError::IncompatiblePin {
                             object: object.to_owned(),
@@ -341,6 +418,15 @@ impl HostLoader {
                             wanted: format!("type {prog_type}"),
                         });
                     }
+                    let maps = pins::unused_maps(elf, code, map_fds, &fd).map_err(pin_err)?;
+                    if !maps.is_empty() {
+                        return Err(LoadError::StaleProgram {
+                            object: object.to_owned(),
+                            path,
+                            maps,
+                        });
+                    }
+                    pins::set_owner(&path, def.uid, self.group(def.gid), PROG_PIN_MODE)?;
                     report.programs.push((code.name.clone(), Outcome::Reused));
                     continue;
                 }
@@ -360,7 +446,7 @@ impl HostLoader {
             });
             match loaded {
                 Ok(fd) => {
-                    pin(&fd, &path, def.uid, def.gid, PROG_PIN_MODE)?;
+                    pin(&fd, &path, def.uid, self.group(def.gid), PROG_PIN_MODE)?;
                     report.programs.push((code.name.clone(), Outcome::Created));
                 }
                 Err(reason) if def.optional => {
@@ -395,12 +481,7 @@ fn relocate(
     map_fds: &[Option<OwnedFd>],
 ) -> Result<Vec<u8>, String> {
     let mut insns = code.data.clone();
-    let rel_name = format!(".rel{}", code.name);
-    let Some(rel) = elf
-        .sections
-        .get(code.index + 1)
-        .filter(|s| s.name == rel_name)
-    else {
+    let Some(rel) = pins::relocations_of(elf, code) else {
         return Ok(insns);
     };
     for r in elf.relocations(rel) {
@@ -442,16 +523,13 @@ fn program_type(section: &str) -> u32 {
     }
 }
 
-/// Pins `fd` at `path` with the definition's owner and mode.
+/// Pins `fd` at `path` with the owner, group and mode given.
 fn pin(fd: &OwnedFd, path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), LoadError> {
-    let err = |source| LoadError::Pin {
+    sys::obj_pin(fd, path).map_err(|source| LoadError::Pin {
         path: path.to_owned(),
         source,
-    };
-    sys::obj_pin(fd, path).map_err(err)?;
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(err)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
+    })?;
+    pins::set_owner(path, uid, gid, mode)
 }
 
 fn is_bpffs(path: &Path) -> bool {

@@ -1,13 +1,16 @@
 //! Host mode only: memstatd's stand-in for the Android platform bpfloader.
 //! `check` applies the object-format rules to bytes; `load` creates maps,
-//! relocates and loads programs and pins them exactly as the platform does.
+//! relocates and loads programs and pins them as the platform does; `pins`
+//! keeps the pins root's (or `--pin-group`'s) and refuses stale ones.
 
 pub mod check;
 pub mod elf;
 pub mod load;
+mod pins;
 
 pub use check::{check, Rule, Violation};
 pub use load::{HostLoader, LoadError, LoadReport, Outcome};
+pub use pins::group_id;
 
 use elf::{Elf, ProgDef, PROG_DEF_SIZE};
 

@@ -4,6 +4,7 @@
 
 pub mod format;
 pub mod memory;
+pub(crate) mod pins;
 pub mod syscall_table;
 pub mod syscalls;
 

@@ -135,6 +135,18 @@ impl SyscallProbe {
         )?;
         let sys_exit = prog(names::PROG_SYS_EXIT)?;
         let sys_enter = prog(names::PROG_SYS_ENTER)?;
+        let opened = [
+            (names::MAP_COUNTS, &counts),
+            (names::MAP_OVERFLOW, &overflow),
+            (names::MAP_CONFIG, &config),
+            (names::MAP_LATENCY, &latency),
+        ]
+        .map(|(name, map)| (name.to_owned(), map));
+        let programs = [
+            (names::PROG_SYS_EXIT, &sys_exit),
+            (names::PROG_SYS_ENTER, &sys_enter),
+        ];
+        super::pins::check(pin_root, names::OBJECT, &opened, &programs).map_err(BpfError::Stale)?;
 
         let exit_attachment = sys_exit.attach_tracepoint(tracefs, SYS_EXIT_EVENT)?;
         let mut probe = SyscallProbe {

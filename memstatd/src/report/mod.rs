@@ -3,6 +3,7 @@
 
 pub mod model;
 pub mod text;
+mod text_system;
 
 use serde::Serialize;
 use std::io::{self, Write};

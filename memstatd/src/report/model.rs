@@ -6,15 +6,25 @@ use crate::advisor::Advice;
 use crate::probes::memory;
 use crate::probes::syscalls::syscall_name;
 use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
-use crate::stats::diff::{Change, Kind};
-use crate::stats::metrics::{percentile, PERCENTILES};
+use crate::stats::diff::{Change, Kind, NotCompared};
+use crate::stats::metrics::{percentile, Undetermined, PERCENTILES};
 use crate::stats::state::{GenerationInfo, SnapshotMeta};
+use crate::system::reading::Root;
 use crate::system::view::SystemView;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// The schema every JSON output names in its `schema` field.
 pub const SCHEMA: &str = "memstat/1";
+
+/// Who sees the aggregates over every UID that a caller seeing only its own
+/// UID does not: the buckets of no UID and `/proc/pagetypeinfo`.
+pub(crate) const WITHHELD: &str = if cfg!(target_os = "android") {
+    "root, system, shell and holders of android.permission.DUMP only"
+} else {
+    "root only"
+};
 
 /// The sections of a report, in print order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -98,6 +108,10 @@ pub(crate) struct Header {
     pub(crate) generation: GenerationInfo,
     pub(crate) window: Window,
     pub(crate) latency_mode: bool,
+    /// What is wrong with the state directory, when something is: state
+    /// changes fail, and the generation may not be on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) state: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,9 +149,12 @@ pub(crate) struct GroupView {
     /// Rows shown, ordered by the first column, and how many UIDs had any.
     pub(crate) uids: Vec<GroupRow>,
     pub(crate) uids_total: usize,
-    /// UIDs that found the table full, together.
-    pub(crate) other: std::collections::BTreeMap<String, u64>,
-    pub(crate) table_used: usize,
+    /// UIDs that found the table full, together; `None` where withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) other: Option<BTreeMap<String, u64>>,
+    /// Entries in use; `None` where withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) table_used: Option<usize>,
     pub(crate) table_entries: u32,
 }
 
@@ -145,7 +162,7 @@ pub(crate) struct GroupView {
 pub(crate) struct GroupRow {
     pub(crate) uid: u32,
     pub(crate) name: Option<String>,
-    pub(crate) metrics: std::collections::BTreeMap<String, u64>,
+    pub(crate) metrics: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -250,6 +267,10 @@ pub struct Report {
     pub(crate) uids: Option<Vec<UidRow>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) uids_total: Option<usize>,
+    /// Why there are no `uids` or `overflow` though they were asked for:
+    /// the syscall group could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) syscalls_unavailable: Option<String>,
     #[serde(skip)]
     pub(crate) sorted_by: &'static str,
     #[serde(skip)]
@@ -271,6 +292,49 @@ pub struct Report {
     /// first [`MAX_LISTED_CROSSINGS`] of `failed_total`.
     pub(crate) failed: Vec<Crossing>,
     pub(crate) failed_total: usize,
+    /// `--fail-if` thresholds the buckets of no UID leave undecided.
+    pub(crate) undetermined: Vec<Undetermined>,
+    /// What was left out because the caller sees only its own UID.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) withheld: Vec<&'static str>,
+}
+
+impl Report {
+    /// Leaves out what adds up every UID's activity, for a caller that sees
+    /// only its own UID: the syscall group's overflow, each memory group's
+    /// `other` bucket and table use, how much a gate could not see, and
+    /// `/proc/pagetypeinfo` (root's alone: mode 0400).
+    pub(crate) fn withhold_aggregates(&mut self) {
+        if self.overflow.take().is_some() {
+            self.withheld.push("overflow");
+        }
+        for g in &mut self.memory {
+            let other = g.other.take().is_some();
+            if g.table_used.take().is_some() || other {
+                self.withheld.push("memory.other");
+            }
+        }
+        for u in &mut self.undetermined {
+            u.lost = None;
+        }
+        if let Some(s) = &mut self.system {
+            let why = format!("withheld: {WITHHELD}");
+            s.pagetypes = Root::default().withheld("proc/pagetypeinfo", &why);
+            self.withheld.push("system.pagetypes");
+        }
+        self.withheld.dedup();
+    }
+}
+
+/// Marks the groups a reading could not read `unavailable`, with why.
+pub(crate) fn mark_unread(probes: &mut [ProbeStatus], missing: &BTreeMap<String, String>) {
+    for p in probes {
+        if let Some(why) = missing.get(&p.group) {
+            p.state = "unavailable";
+            p.detail.clone_from(why);
+            p.sample_every = None;
+        }
+    }
 }
 
 /// The columns `--sort` accepts, with the order each sorts in.
@@ -381,8 +445,14 @@ pub(crate) struct DiffReport {
     pub(crate) to: DiffSide,
     pub(crate) uids: Vec<UidDiff>,
     pub(crate) uids_total: usize,
+    /// The buckets of no UID, from one side to the other.
+    pub(crate) unattributed: Vec<Change>,
+    /// Groups one side has no counts of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) not_compared: Vec<NotCompared>,
     pub(crate) failed: Vec<Crossing>,
     pub(crate) failed_total: usize,
+    pub(crate) undetermined: Vec<Undetermined>,
 }
 
 /// `--list-snapshots`.

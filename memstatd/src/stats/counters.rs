@@ -10,6 +10,9 @@ use crate::probes::syscalls::SyscallSample;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The syscall group's name among the groups (`Counters::missing`).
+pub(crate) const SYSCALLS: &str = "syscalls";
+
 /// Count and errors of one (UID, syscall) pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CallCounts {
@@ -49,6 +52,11 @@ pub struct Counters {
     /// Memory group name → its slots (see `probes::memory`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) groups: BTreeMap<String, GroupCounters>,
+    /// Probe groups (`syscalls`, or a memory group) whose counters could not
+    /// be had, with why: each group stands on its own, and a missing one is
+    /// absent, never zero.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) missing: BTreeMap<String, String>,
 }
 
 /// One memory group's slots: per UID, and the bucket of UIDs that found
@@ -104,13 +112,102 @@ impl Counters {
             latency,
             overflow,
             groups: BTreeMap::new(),
+            missing: BTreeMap::new(),
         }
     }
 
-    /// `self - base`, key by key. Fails on the first counter that is lower
-    /// than in `base`: counters only grow, so that means they were reset.
+    /// Whether `group`'s counters are here: the syscall group unless it is
+    /// missing, a memory group if it was read. (A baseline lacking a memory
+    /// group holds it at zero: a generation begun before it counted.)
+    pub(crate) fn has(&self, group: &str) -> bool {
+        !self.missing.contains_key(group) && (group == SYSCALLS || self.groups.contains_key(group))
+    }
+
+    /// Why `group`'s counters are not here, as a sentence.
+    pub(crate) fn why_missing(&self, group: &str) -> String {
+        match self.missing.get(group) {
+            Some(why) => format!("the {group} probe group is unavailable: {why}"),
+            None => format!("there are no counts of the {group} probe group"),
+        }
+    }
+
+    /// Whether no group at all could be read.
+    pub(crate) fn nothing_read(&self) -> bool {
+        !self.has(SYSCALLS) && memory::GROUPS.iter().all(|g| !self.has(g.name))
+    }
+
+    /// Why there are no counters, when [`Counters::nothing_read`].
+    pub(crate) fn why_nothing(&self) -> String {
+        let why: Vec<String> = std::iter::once(SYSCALLS)
+            .chain(memory::GROUPS.iter().map(|g| g.name))
+            .map(|g| self.why_missing(g))
+            .collect();
+        format!(
+            "no counters: no probe group can be read: {}",
+            why.join("; ")
+        )
+    }
+
+    /// `self - base`, key by key, each group on its own: a group missing
+    /// here or in `base` (not read when the window began) is missing from
+    /// the window. Fails on the first counter that is lower than in `base`:
+    /// counters only grow, so that means they were reset.
     pub(crate) fn since(&self, base: &Counters) -> Result<Counters, WentBack> {
         let mut out = Counters::default();
+        for (name, why) in &self.missing {
+            out.missing.insert(name.clone(), why.clone());
+        }
+        for (name, why) in &base.missing {
+            out.missing.entry(name.clone()).or_insert_with(|| {
+                format!(
+                    "it was not read when the window began ({why}); --reset starts a window \
+                     that has it"
+                )
+            });
+        }
+        if !out.missing.contains_key(SYSCALLS) {
+            self.syscalls_since(base, &mut out)?;
+        }
+        for (name, now) in &self.groups {
+            let Some(spec) = memory::spec(name) else {
+                continue;
+            };
+            if out.missing.contains_key(name) {
+                continue;
+            }
+            let kinds = spec.kinds();
+            let empty = GroupCounters::default();
+            let base = base.groups.get(name).unwrap_or(&empty);
+            let mut window = GroupCounters::default();
+            for (uid, slots) in &now.uids {
+                let was = base.uids.get(uid).map(Vec::as_slice).unwrap_or(&[]);
+                let what = || format!("{name} uid {uid}");
+                let w = slots_since(&kinds, slots, was, what)?;
+                if w.iter().any(|&v| v != 0) {
+                    window.uids.insert(*uid, w);
+                }
+            }
+            if let Some((uid, _)) = base
+                .uids
+                .iter()
+                .find(|(u, s)| !now.uids.contains_key(u) && s.iter().any(|&v| v != 0))
+            {
+                return Err(WentBack {
+                    what: format!("{name} uid {uid} (gone)"),
+                    was: 1,
+                    now: 0,
+                });
+            }
+            window.other = slots_since(&kinds, &now.other, &base.other, || {
+                format!("{name} other UIDs")
+            })?;
+            out.groups.insert(name.clone(), window);
+        }
+        Ok(out)
+    }
+
+    /// The syscall group's part of [`Counters::since`].
+    fn syscalls_since(&self, base: &Counters, out: &mut Counters) -> Result<(), WentBack> {
         for (key, now) in &self.syscalls {
             let was = base.syscalls.get(key).copied().unwrap_or_default();
             let what = || format!("uid {} syscall {}", key.0, key.1);
@@ -157,39 +254,7 @@ impl Counters {
             start_dropped: sub(n.start_dropped, b.start_dropped, || "start_dropped".into())?,
             unmatched: sub(n.unmatched, b.unmatched, || "unmatched".into())?,
         };
-        for (name, now) in &self.groups {
-            let Some(spec) = memory::spec(name) else {
-                continue;
-            };
-            let kinds = spec.kinds();
-            let empty = GroupCounters::default();
-            let base = base.groups.get(name).unwrap_or(&empty);
-            let mut window = GroupCounters::default();
-            for (uid, slots) in &now.uids {
-                let was = base.uids.get(uid).map(Vec::as_slice).unwrap_or(&[]);
-                let what = || format!("{name} uid {uid}");
-                let w = slots_since(&kinds, slots, was, what)?;
-                if w.iter().any(|&v| v != 0) {
-                    window.uids.insert(*uid, w);
-                }
-            }
-            if let Some((uid, _)) = base
-                .uids
-                .iter()
-                .find(|(u, s)| !now.uids.contains_key(u) && s.iter().any(|&v| v != 0))
-            {
-                return Err(WentBack {
-                    what: format!("{name} uid {uid} (gone)"),
-                    was: 1,
-                    now: 0,
-                });
-            }
-            window.other = slots_since(&kinds, &now.other, &base.other, || {
-                format!("{name} other UIDs")
-            })?;
-            out.groups.insert(name.clone(), window);
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// Checks that counters read back from a file could have come from the
@@ -400,6 +465,50 @@ mod tests {
         let text = serde_json::to_string(&now).unwrap();
         assert!(text.contains("[7,25,1]"), "{text}");
         assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), now);
+    }
+
+    #[test]
+    fn each_group_has_its_own_window() {
+        let faults = |n: u64| GroupCounters {
+            uids: [(7, vec![n, 0])].into(),
+            other: vec![0, 0],
+        };
+        let mut base = counters(&[(7, 39, 10, 0)]);
+        base.groups.insert("faults".into(), faults(5));
+        // The syscall group is down now: its counts are missing, not gone.
+        let mut now = Counters::default();
+        now.missing.insert(SYSCALLS.into(), "pin gone".into());
+        now.groups.insert("faults".into(), faults(8));
+        let w = now.since(&base).unwrap();
+        assert!(!w.has(SYSCALLS) && w.syscalls.is_empty());
+        assert_eq!(
+            w.why_missing(SYSCALLS),
+            "the syscalls probe group is unavailable: pin gone"
+        );
+        assert_eq!(w.groups["faults"].uids[&7], vec![3, 0]);
+        assert!(w.has("faults") && !w.has("slab") && !w.nothing_read());
+
+        // A group the baseline could not read has no window until a reset.
+        let mut base = counters(&[(7, 39, 10, 0)]);
+        base.missing.insert("faults".into(), "read failed".into());
+        let mut now = counters(&[(7, 39, 15, 0)]);
+        now.groups.insert("faults".into(), faults(8));
+        let w = now.since(&base).unwrap();
+        assert_eq!(w.syscalls[&(7, 39)].count, 5);
+        assert!(!w.has("faults") && !w.groups.contains_key("faults"));
+        assert!(
+            w.missing["faults"].starts_with("it was not read when the window began (read failed)")
+        );
+        let text = serde_json::to_string(&w).unwrap();
+        assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), w);
+
+        let mut none = Counters::default();
+        none.missing.insert(SYSCALLS.into(), "x".into());
+        assert!(none.nothing_read());
+        assert!(none.why_nothing().starts_with(
+            "no counters: no probe group can be read: the syscalls probe group is unavailable: x; \
+             there are no counts of the faults probe group"
+        ));
     }
 
     #[test]

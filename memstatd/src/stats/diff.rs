@@ -9,9 +9,15 @@
 //! memstat did not make (a reboot, maps recreated) is refused: its window
 //! does not start where the user started it, and what was counted before the
 //! reset cannot be accounted for.
+//!
+//! Only groups read on both sides are compared; the buckets of no UID
+//! (overflow, `other`) are diffed beside the UIDs, and a threshold they may
+//! hide a crossing from is undetermined (`metrics::Undetermined`).
 
-use super::counters::Counters;
-use super::metrics::{self, defaults_to_zero, percent, UidMetrics};
+use super::counters::{Counters, SYSCALLS};
+use super::metrics::{
+    self, defaults_to_zero, group_of, percent, Bound, Span, Threshold, UidMetrics, Undetermined,
+};
 use super::state::{Cause, GenerationInfo};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,11 +74,23 @@ pub(crate) struct Change {
     pub(crate) percent: Option<f64>,
 }
 
-/// Every UID in either window, with the changes of every metric either
-/// side has (latency metrics only where both sides have them).
-pub(crate) fn changes(a: &Counters, b: &Counters) -> BTreeMap<u32, Vec<Change>> {
+/// Every UID in either window (or, with `wanted`, those UIDs, idle or
+/// not), with the changes of every metric either side has (latency metrics
+/// only where both sides have them), of the groups both sides have.
+pub(crate) fn changes(
+    a: &Counters,
+    b: &Counters,
+    wanted: Option<&[u32]>,
+) -> BTreeMap<u32, Vec<Change>> {
     let (ma, mb) = (metrics::per_uid(a), metrics::per_uid(b));
-    let uids: BTreeSet<u32> = ma.keys().chain(mb.keys()).copied().collect();
+    let mut uids: BTreeSet<u32> = ma.keys().chain(mb.keys()).copied().collect();
+    if let Some(keep) = wanted {
+        uids = keep.iter().copied().collect();
+    }
+    let compared = |metric: &str| {
+        let g = group_of(metric);
+        a.has(g) && b.has(g)
+    };
     let empty = UidMetrics::new();
     uids.into_iter()
         .map(|uid| {
@@ -80,7 +98,7 @@ pub(crate) fn changes(a: &Counters, b: &Counters) -> BTreeMap<u32, Vec<Change>> 
                 ma.get(&uid).unwrap_or(&empty),
                 mb.get(&uid).unwrap_or(&empty),
             );
-            (uid, uid_changes(from, to))
+            (uid, uid_changes(from, to, &compared))
         })
         .collect()
 }
@@ -88,13 +106,14 @@ pub(crate) fn changes(a: &Counters, b: &Counters) -> BTreeMap<u32, Vec<Change>> 
 /// Metrics every UID of a diff shows, even at zero.
 const ALWAYS: [&str; 2] = ["syscalls.count", "syscalls.errors"];
 
-/// The changes of one UID: the totals, and every other metric that is not
-/// zero on both sides.
-pub(crate) fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
+/// The changes of one UID in the groups `compared` accepts: the totals,
+/// and every other metric that is not zero on both sides.
+fn uid_changes(from: &UidMetrics, to: &UidMetrics, compared: &dyn Fn(&str) -> bool) -> Vec<Change> {
     let always = ALWAYS.map(String::from);
     let names: BTreeSet<&String> = from.keys().chain(to.keys()).chain(&always).collect();
     let mut changes = names
         .into_iter()
+        .filter(|name| compared(name))
         .filter_map(|name| {
             let (f, t) = match (from.get(name), to.get(name)) {
                 (Some(&f), Some(&t)) => (f, t),
@@ -131,6 +150,93 @@ pub(crate) fn uid_changes(from: &UidMetrics, to: &UidMetrics) -> Vec<Change> {
         ))
     });
     changes
+}
+
+/// The changes of the buckets of no UID (`metrics::unattributed`) of the
+/// groups both sides have: the syscall group's always, the others' where
+/// not zero on both sides.
+pub(crate) fn unattributed_changes(a: &Counters, b: &Counters) -> Vec<Change> {
+    let (ua, ub) = (metrics::unattributed(a), metrics::unattributed(b));
+    ua.iter()
+        .filter_map(|(name, &f)| {
+            let &t = ub.get(name)?;
+            let always = name.starts_with("overflow.");
+            (always || f != 0 || t != 0).then(|| {
+                let p = percent(f, t);
+                Change {
+                    metric: name.clone(),
+                    from: f,
+                    to: t,
+                    delta: t as i128 - f as i128,
+                    percent: p.is_finite().then_some(p),
+                }
+            })
+        })
+        .collect()
+}
+
+/// A group a diff does not compare: one side has no counts of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct NotCompared {
+    pub(crate) group: &'static str,
+    pub(crate) why: String,
+}
+
+/// The groups a diff of `a` (labelled `from`) and `b` (`to`) leaves out.
+pub(crate) fn not_compared(from: (&str, &Counters), to: (&str, &Counters)) -> Vec<NotCompared> {
+    std::iter::once(SYSCALLS)
+        .chain(crate::probes::memory::GROUPS.iter().map(|g| g.name))
+        .filter_map(|group| {
+            let (label, side) = [from, to].into_iter().find(|(_, c)| !c.has(group))?;
+            Some(NotCompared {
+                group,
+                why: format!("{label}: {}", side.why_missing(group)),
+            })
+        })
+        .collect()
+}
+
+/// The thresholds of a diff of `from` and `to` that the buckets of no UID
+/// leave undetermined; `Err` when one is on a group a side lacks. What a
+/// threshold reads: its value, the later window; a change, what happened
+/// between the sides (the interval, or in a comparison both windows); a
+/// percent change, that and the earlier window, its base.
+pub(crate) fn undetermined(
+    thresholds: &[Threshold],
+    kind: Kind,
+    from: (&str, &Counters),
+    to: (&str, &Counters),
+) -> Result<Vec<Undetermined>, String> {
+    if thresholds.is_empty() {
+        return Ok(Vec::new());
+    }
+    for t in thresholds {
+        let group = group_of(&t.metric);
+        if let Some((label, side)) = [from, to].into_iter().find(|(_, c)| !c.has(group)) {
+            return Err(format!(
+                "cannot check --fail-if '{t}': {label} has no counts of the {group} probe group \
+                 ({})",
+                side.why_missing(group)
+            ));
+        }
+    }
+    let window =
+        |(label, c): (&str, &Counters)| Span::of(format!("in the window up to {label}"), c);
+    let (earlier, later) = (window(from), window(to));
+    // Both sides are windows of one generation: the later holds the earlier.
+    let interval = match kind {
+        Kind::Interval => Some(Span::of(
+            format!("between {} and {}", from.0, to.0),
+            &to.1.since(from.1).unwrap_or_else(|_| to.1.clone()),
+        )),
+        Kind::Comparison => None,
+    };
+    metrics::undetermined(thresholds, |t| match (t.bound, &interval) {
+        (Bound::Value(_), _) => vec![&later],
+        (Bound::Change(_), Some(i)) => vec![i],
+        (Bound::Percent(_), Some(i)) => vec![i, &earlier],
+        (_, None) => vec![&earlier, &later],
+    })
 }
 
 #[cfg(test)]
@@ -208,7 +314,7 @@ mod tests {
                 errors: 1,
             },
         );
-        let c = changes(&a, &b);
+        let c = changes(&a, &b, None);
         let count = c[&7].iter().find(|c| c.metric == "syscalls.count").unwrap();
         assert_eq!((count.from, count.to, count.delta), (200, 250, 50));
         assert_eq!(count.percent, Some(25.0));
@@ -226,8 +332,99 @@ mod tests {
             !c[&7].iter().any(|c| c.metric == "syscalls.getppid.errors"),
             "zero on both sides: left out"
         );
-        let idle = uid_changes(&UidMetrics::new(), &UidMetrics::new());
+        let idle = &changes(&a, &b, Some(&[9]))[&9];
         let names: Vec<&str> = idle.iter().map(|c| c.metric.as_str()).collect();
         assert_eq!(names, ["syscalls.count", "syscalls.errors"]);
+    }
+
+    /// A window of one generation with `calls` getppid of uid 7 and
+    /// `overflow` calls of no UID; the syscall group missing if `None`.
+    fn window(calls: u64, overflow: Option<u64>) -> Counters {
+        let mut w = Counters::default();
+        w.syscalls.insert(
+            (7, libc::SYS_getppid as u32),
+            CallCounts {
+                count: calls,
+                errors: 0,
+            },
+        );
+        match overflow {
+            Some(n) => w.overflow.count = n,
+            None => {
+                w.syscalls.clear();
+                w.missing.insert(SYSCALLS.into(), "pin gone".into());
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn only_groups_both_sides_have_are_compared() {
+        let (a, b) = (window(10, Some(0)), window(0, None));
+        let c = changes(&a, &b, Some(&[7]));
+        assert!(
+            c[&7].is_empty(),
+            "no syscall changes from a missing side: {c:?}"
+        );
+        assert!(unattributed_changes(&a, &b).is_empty());
+        let n = not_compared(("snapshot \"a\"", &a), ("now", &b));
+        assert_eq!(n[0].group, "syscalls");
+        assert_eq!(
+            n[0].why,
+            "now: the syscalls probe group is unavailable: pin gone"
+        );
+        let t = Threshold::parse("syscalls.count>+1").unwrap();
+        let e = undetermined(&[t], Kind::Interval, ("snapshot \"a\"", &a), ("now", &b));
+        assert_eq!(
+            e.unwrap_err(),
+            "cannot check --fail-if 'syscalls.count>+1': now has no counts of the syscalls probe \
+             group (the syscalls probe group is unavailable: pin gone)"
+        );
+    }
+
+    #[test]
+    fn a_threshold_reads_what_its_bound_needs() {
+        // 3 calls of no UID before the earlier side, 5 more after it.
+        let (a, b) = (window(10, Some(3)), window(20, Some(8)));
+        let rows = unattributed_changes(&a, &b);
+        let count = rows.iter().find(|c| c.metric == "overflow.count").unwrap();
+        assert_eq!((count.from, count.to, count.delta), (3, 8, 5));
+        assert_eq!(rows.len(), 3, "count, errors and latency samples: {rows:?}");
+        let lost = |text: &str, kind, a: &Counters, b: &Counters| {
+            let t = Threshold::parse(text).unwrap();
+            undetermined(&[t], kind, ("snapshot \"a\"", a), ("now", b))
+                .unwrap()
+                .into_iter()
+                .map(|u| (u.lost, u.span))
+                .collect::<Vec<_>>()
+        };
+        let between = "between snapshot \"a\" and now".to_owned();
+        assert_eq!(
+            lost("syscalls.count>+1", Kind::Interval, &a, &b),
+            [(Some(5), between.clone())]
+        );
+        assert_eq!(
+            lost("syscalls.count>1", Kind::Interval, &a, &b),
+            [(Some(8), "in the window up to now".to_owned())]
+        );
+        assert_eq!(
+            lost("syscalls.count>+1%", Kind::Interval, &a, &b),
+            [(Some(5), between)]
+        );
+        // Lost before the earlier side only: a change is exact, a percent's
+        // base is not.
+        let b = window(20, Some(3));
+        assert!(lost("syscalls.count>+1", Kind::Interval, &a, &b).is_empty());
+        assert_eq!(
+            lost("syscalls.count>+1%", Kind::Interval, &a, &b),
+            [(Some(3), "in the window up to snapshot \"a\"".to_owned())]
+        );
+        assert_eq!(
+            lost("syscalls.count>+1", Kind::Comparison, &a, &b),
+            [(Some(3), "in the window up to snapshot \"a\"".to_owned())]
+        );
+        let clean = window(20, Some(0));
+        let a = window(10, Some(0));
+        assert!(lost("syscalls.count>+1", Kind::Comparison, &a, &clean).is_empty());
     }
 }

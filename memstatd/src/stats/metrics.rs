@@ -8,10 +8,17 @@
 //!   (latency mode only; percentiles are upper bounds of log2 buckets);
 //! - `<group>.<metric>` of each memory probe group (`probes::memory`), e.g.
 //!   `faults.minor`, `memsyscalls.mmap.bytes`, `reclaim.direct.p99_us`.
+//!
+//! Counts that found their table full belong to no UID: the syscall group's
+//! overflow bucket (`overflow.count`, `overflow.errors`,
+//! `overflow.latency_samples`) and each memory group's `other` bucket
+//! (`<group>.other.<metric>`). A threshold on a metric whose bucket is not
+//! empty in what it reads cannot tell whether a UID crossed it.
 
-use super::counters::{saturating_sum, Counters};
+use super::counters::{saturating_sum, Counters, SYSCALLS};
 use crate::probes::memory;
 use crate::probes::syscalls::{syscall_name, syscall_number};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -52,6 +59,123 @@ pub(crate) fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
         }
     }
     out
+}
+
+/// The probe group a metric comes from: `syscalls` for `syscalls.*` and
+/// `latency.*`, else its prefix.
+pub(crate) fn group_of(metric: &str) -> &str {
+    match metric.split_once('.') {
+        Some(("syscalls" | "latency", _)) | None => SYSCALLS,
+        Some((group, _)) => group,
+    }
+}
+
+/// The bucket of no UID that counts of `metric` go to when its table is
+/// full (see the module's comment).
+pub(crate) fn bucket_of(metric: &str) -> String {
+    match metric.split_once('.') {
+        Some(("latency", _)) => "overflow.latency_samples".into(),
+        Some(("syscalls", _)) | None if metric.ends_with(".errors") => "overflow.errors".into(),
+        Some(("syscalls", _)) | None => "overflow.count".into(),
+        Some((group, m)) => format!("{group}.other.{m}"),
+    }
+}
+
+/// The buckets of no UID in `window`, as metrics named by [`bucket_of`],
+/// for every group that was read.
+pub(crate) fn unattributed(window: &Counters) -> UidMetrics {
+    let mut out = UidMetrics::new();
+    if window.has(SYSCALLS) {
+        let o = &window.overflow;
+        out.insert("overflow.count".into(), o.count);
+        out.insert("overflow.errors".into(), o.errors);
+        out.insert("overflow.latency_samples".into(), o.latency_samples);
+    }
+    for (name, group) in window.groups.iter().filter(|(n, _)| window.has(n)) {
+        let Some(spec) = memory::spec(name) else {
+            continue;
+        };
+        for (metric, v) in spec.named_metrics(&group.other) {
+            let m = metric.split_once('.').map_or(metric.as_str(), |(_, m)| m);
+            out.insert(format!("{name}.other.{m}"), v);
+        }
+    }
+    out
+}
+
+/// A `--fail-if` threshold that cannot be decided: counts of its metric
+/// went to a bucket of no UID in what it reads, so any UID checked may have
+/// more than it shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Undetermined {
+    pub(crate) threshold: String,
+    /// The bucket, as [`unattributed`] names it.
+    pub(crate) bucket: String,
+    /// Its value in `span`; `None` where it is withheld from the caller.
+    pub(crate) lost: Option<u64>,
+    /// What the threshold reads: `in the window`, `between snapshot "a"
+    /// and now`, `in the window of snapshot "a"`.
+    pub(crate) span: String,
+}
+
+/// One part of what thresholds read (a window, or the interval between
+/// two): its label, its buckets of no UID, and the groups it lacks.
+pub(crate) struct Span {
+    label: String,
+    buckets: UidMetrics,
+    /// Group → why it is not in the span, as a sentence.
+    unread: BTreeMap<&'static str, String>,
+}
+
+impl Span {
+    pub(crate) fn of(label: String, counters: &Counters) -> Self {
+        let unread = std::iter::once(SYSCALLS)
+            .chain(memory::GROUPS.iter().map(|g| g.name))
+            .filter(|g| !counters.has(g))
+            .map(|g| (g, counters.why_missing(g)))
+            .collect();
+        Span {
+            label,
+            buckets: unattributed(counters),
+            unread,
+        }
+    }
+}
+
+/// The thresholds among `thresholds` that the spans each reads (`reads`)
+/// cannot decide. `Err` when a threshold's group is not in one of them: it
+/// can be checked against nothing.
+pub(crate) fn undetermined<'a>(
+    thresholds: &[Threshold],
+    reads: impl Fn(&Threshold) -> Vec<&'a Span>,
+) -> Result<Vec<Undetermined>, String> {
+    let mut out = Vec::new();
+    for t in thresholds {
+        let bucket = bucket_of(&t.metric);
+        let spans = reads(t);
+        if let Some((span, why)) = spans
+            .iter()
+            .find_map(|s| Some((s, s.unread.get(group_of(&t.metric))?)))
+        {
+            return Err(format!(
+                "cannot check --fail-if '{t}': {why} ({})",
+                span.label
+            ));
+        }
+        let lost = spans.iter().find_map(|s| {
+            let v = s.buckets.get(&bucket).copied().filter(|&v| v != 0)?;
+            Some((s, v))
+        });
+        if let Some((span, v)) = lost {
+            out.push(Undetermined {
+                threshold: t.text.clone(),
+                bucket: bucket.clone(),
+                lost: Some(v),
+                span: span.label.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The upper bound of the log2 bucket holding quantile `p` (so at most twice
@@ -364,6 +488,74 @@ mod tests {
         assert!(!defaults_to_zero("reclaim.direct.p99_us"));
         assert!(!defaults_to_zero("slab.waste_permille"));
         assert!(defaults_to_zero("faults.minor"));
+    }
+
+    #[test]
+    fn counts_of_no_uid_leave_a_threshold_on_them_undecided() {
+        for (metric, group, bucket) in [
+            ("syscalls.count", "syscalls", "overflow.count"),
+            ("syscalls.getppid.count", "syscalls", "overflow.count"),
+            ("syscalls.errors", "syscalls", "overflow.errors"),
+            ("syscalls.fchdir.errors", "syscalls", "overflow.errors"),
+            ("latency.p99_ns", "syscalls", "overflow.latency_samples"),
+            ("faults.minor", "faults", "faults.other.minor"),
+            (
+                "reclaim.direct.p99_us",
+                "reclaim",
+                "reclaim.other.direct.p99_us",
+            ),
+        ] {
+            assert_eq!(
+                (group_of(metric), bucket_of(metric).as_str()),
+                (group, bucket)
+            );
+        }
+        let mut w = Counters::default();
+        w.overflow.count = 40;
+        w.overflow.errors = 0;
+        let faults = crate::stats::counters::GroupCounters {
+            other: vec![12, 2],
+            ..Default::default()
+        };
+        w.groups.insert("faults".into(), faults);
+        let u = unattributed(&w);
+        assert_eq!(
+            (
+                u["overflow.count"],
+                u["overflow.errors"],
+                u["faults.other.minor"]
+            ),
+            (40, 0, 10)
+        );
+        assert!(!u.contains_key("slab.other.kmalloc"), "slab was not read");
+
+        let span = Span::of("in the window".into(), &w);
+        let t = |text: &str| Threshold::parse(text).unwrap();
+        let ts = [
+            t("syscalls.count>5"),
+            t("syscalls.errors>5"),
+            t("faults.major>+1"),
+            t("faults.minor>+1"),
+        ];
+        let got = undetermined(&ts, |_| vec![&span]).unwrap();
+        let got: Vec<(&str, &str, Option<u64>)> = got
+            .iter()
+            .map(|u| (u.threshold.as_str(), u.bucket.as_str(), u.lost))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("syscalls.count>5", "overflow.count", Some(40)),
+                ("faults.major>+1", "faults.other.major", Some(2)),
+                ("faults.minor>+1", "faults.other.minor", Some(10)),
+            ]
+        );
+        let e = undetermined(&[t("slab.kmalloc>0")], |_| vec![&span]).unwrap_err();
+        assert_eq!(
+            e,
+            "cannot check --fail-if 'slab.kmalloc>0': there are no counts of the slab probe \
+             group (in the window)"
+        );
     }
 
     #[test]

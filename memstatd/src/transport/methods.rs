@@ -9,7 +9,7 @@ use super::aidl::memstat::SystemStats::SystemStats;
 use super::aidl::memstat::UidStats::UidStats;
 use super::convert;
 use super::dump_fd::DumpFd;
-use super::protocol::Status;
+use super::protocol::{self, Status};
 use crate::service::{Caller, DumpError, Outcome, Service};
 use std::ffi::CStr;
 use std::io::{self, Write};
@@ -71,6 +71,10 @@ pub fn uid_stats(
         args.extend(["--uid".to_owned(), list.join(",")]);
     }
     let report = service.report_model(&args, caller)?;
+    // Without the syscall group there are no rows to give, not rows of zeros.
+    if let Some(why) = report.syscalls_unavailable {
+        return Err(Exception::IllegalState(why));
+    }
     Ok(report
         .uids
         .unwrap_or_default()
@@ -150,23 +154,16 @@ fn run_dump(
     caller: Caller,
     limit: Duration,
 ) -> DumpResult {
-    let (status, message) = match service.dump(out, args, caller) {
-        Ok(Outcome::Done) => (Status::Ok, String::new()),
-        Ok(Outcome::ThresholdCrossed) => (
-            Status::ThresholdCrossed,
-            "a --fail-if threshold was crossed".into(),
-        ),
-        Err(DumpError::Usage(m)) => (Status::Usage, m),
-        Err(e @ DumpError::Denied(_)) => (Status::Denied, e.to_string()),
-        Err(DumpError::Failed(m)) => (Status::Failed, m),
-        Err(DumpError::Output(e)) if e.kind() == io::ErrorKind::TimedOut => (
+    let (status, message) = match protocol::ending(service.dump(out, args, caller)) {
+        Ok(ended) => ended,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => (
             Status::Unavailable,
             format!(
                 "the request ran past its time limit of {} s",
                 limit.as_secs()
             ),
         ),
-        Err(DumpError::Output(e)) => (Status::Unavailable, format!("output abandoned: {e}")),
+        Err(e) => (Status::Unavailable, format!("output abandoned: {e}")),
     };
     DumpResult {
         status: status as i32,
@@ -296,15 +293,22 @@ mod tests {
     #[test]
     fn an_app_sees_its_own_uid_only() {
         let f = Fixture::new("own");
-        let own = uid_stats(&f.service, &[], APP).expect("own UID");
-        assert_eq!(own.len(), 1);
-        assert_eq!((own[0].uid, own[0].syscalls), (10123, 0));
+        // Without counters the own UID's row is refused, never zeros.
+        match uid_stats(&f.service, &[], APP) {
+            Err(Exception::IllegalState(m)) => {
+                assert!(m.contains("syscalls probe group is unavailable"), "{m}")
+            }
+            r => panic!("{r:?}"),
+        }
         let other = uid_stats(&f.service, &[10123, 10124], APP).expect_err("another UID");
         match other {
             Exception::Security(m) => assert!(m.contains("uid 10124"), "{m}"),
             e => panic!("{e:?}"),
         }
-        assert!(uid_stats(&f.service, &[10124], DUMPER).is_ok());
+        assert!(!matches!(
+            uid_stats(&f.service, &[10124], DUMPER),
+            Err(Exception::Security(_))
+        ));
     }
 
     #[test]
@@ -320,8 +324,11 @@ mod tests {
             r => panic!("{r:?}"),
         }
         let asked: Vec<i32> = (10_000..10_000 + MAX_UIDS).collect();
-        let got = uid_stats(&f.service, &asked, SHELL).expect("MAX_UIDS UIDs");
-        assert_eq!(got.len(), MAX_UIDS as usize);
+        // MAX_UIDS UIDs pass the checks; without counters there are no rows.
+        assert!(matches!(
+            uid_stats(&f.service, &asked, SHELL),
+            Err(Exception::IllegalState(_))
+        ));
     }
 
     #[test]
@@ -337,8 +344,8 @@ mod tests {
             s.memTotalKb > 0 && s.memAvailableKb <= s.memTotalKb,
             "{s:?}"
         );
-        // Without counters nothing overflowed.
-        assert_eq!((s.overflowSyscalls, s.overflowErrors), (0, 0));
+        // Without counters the overflow is unknown, never 0.
+        assert_eq!((s.overflowSyscalls, s.overflowErrors), (-1, -1));
     }
 
     #[test]

@@ -336,6 +336,13 @@ impl MemoryProbe {
                 programs.push((section, prog));
             }
         }
+        let opened = [
+            (abi::map_name(spec.name, abi::MAP_UID), &uid),
+            (abi::map_name(spec.name, abi::MAP_OTHER), &other),
+            (abi::map_name(spec.name, abi::MAP_CONFIG), &config),
+        ];
+        let by_section: Vec<(&str, &Program)> = programs.iter().map(|(s, p)| (*s, p)).collect();
+        super::pins::check(pin_root, spec.object, &opened, &by_section)?;
         let params = (spec.params)(tracefs)?;
         let mut probe = MemoryProbe {
             spec,
