@@ -8,7 +8,9 @@
 //! it fails instead.
 #![cfg(not(target_os = "android"))]
 
+pub mod hostile;
 pub mod memcg;
+pub mod statefs;
 
 use memstatd::bpf::Tracefs;
 use memstatd::loader::{builtin, HostLoader, LoadReport};

@@ -30,6 +30,9 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
                        bpf.progs_loaded=1)
   --pin-root DIR       bpffs directory of the pins (/sys/fs/bpf/memstat, where
                        the platform bpfloader pins /system/etc/bpf/memstat/)
+  --pin-group GROUP    host mode: the pins' group, a name or number (root):
+                       its members may open the pins as their modes allow
+                       (maps and programs 0440, config maps 0660)
   --socket PATH        Unix socket to serve on (/run/memstat/memstatd.sock;
                        on Android memstatd serves the binder service memstat)
   --state-dir DIR      generations and snapshots (/var/lib/memstat; on
@@ -47,6 +50,7 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
 struct Options {
     mode: Mode,
     pin_root: Option<PathBuf>,
+    pin_group: Option<String>,
     socket: PathBuf,
     state_dir: PathBuf,
     names: Names,
@@ -65,6 +69,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut o = Options {
         mode: if android { Mode::Device } else { Mode::Host },
         pin_root: None,
+        pin_group: None,
         socket: socket::DEFAULT_PATH.into(),
         state_dir: if android {
             "/data/misc/memstat"
@@ -92,6 +97,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--device" => o.mode = Mode::Device,
             "-v" | "--verbose" => o.verbose = true,
             "--pin-root" => o.pin_root = Some(value()?.into()),
+            "--pin-group" => o.pin_group = Some(value()?.clone()),
             "--socket" if android => {
                 return Err(
                     "--socket is for Linux hosts; on Android memstatd serves the binder \
@@ -128,6 +134,13 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             }
             _ => return Err(format!("unknown argument {arg:?}; see --help")),
         }
+    }
+    if o.pin_group.is_some() && o.mode == Mode::Device {
+        return Err(
+            "--pin-group is for --host: in device mode the loader that pinned the \
+                    objects gave them their owners"
+                .into(),
+        );
     }
     Ok(Some(o))
 }
@@ -196,7 +209,7 @@ fn run(o: Options) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| memstatd::abi::PIN_ROOT.into());
     let load_errors = match o.mode {
-        Mode::Host => host_load(&pin_root)?,
+        Mode::Host => host_load(&pin_root, o.pin_group.as_deref())?,
         Mode::Device => {
             if !ready::wait(&pin_root, stop_rx.as_fd()) {
                 return Ok(());
@@ -235,18 +248,31 @@ fn run(o: Options) -> Result<(), String> {
 /// bpfloader would. An object that fails leaves its group unavailable; the
 /// returned map says why, by object name.
 #[cfg(not(target_os = "android"))]
-fn host_load(pin_root: &Path) -> Result<HashMap<String, String>, String> {
-    use memstatd::loader::{builtin, HostLoader};
+fn host_load(pin_root: &Path, group: Option<&str>) -> Result<HashMap<String, String>, String> {
+    use memstatd::loader::{builtin, group_id, HostLoader};
+    let gid = group
+        .map(group_id)
+        .transpose()
+        .map_err(|e| format!("--pin-group: {e}"))?
+        .unwrap_or(0);
     if !pin_root.exists() {
-        std::fs::create_dir_all(pin_root).map_err(|e| {
-            format!(
-                "cannot create the pin root {}: {e} (is a bpffs mounted on its parent? \
-                 mount -t bpf bpf /sys/fs/bpf)",
-                pin_root.display()
-            )
-        })?;
+        // 0755 whatever the umask: the loader refuses a pin root others may write.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(pin_root)
+            .and_then(|()| {
+                std::fs::set_permissions(pin_root, std::fs::Permissions::from_mode(0o755))
+            })
+            .map_err(|e| {
+                format!(
+                    "cannot create the pin root {}: {e} (is a bpffs mounted on its parent? \
+                     mount -t bpf bpf /sys/fs/bpf)",
+                    pin_root.display()
+                )
+            })?;
     }
-    let loader = HostLoader::new(pin_root).map_err(|e| e.to_string())?;
+    let loader = HostLoader::new(pin_root)
+        .map_err(|e| e.to_string())?
+        .pin_group(gid);
     let mut errors = HashMap::new();
     for (name, bytes) in builtin::OBJECTS {
         match loader.load(name, bytes) {
@@ -261,7 +287,7 @@ fn host_load(pin_root: &Path) -> Result<HashMap<String, String>, String> {
 }
 
 #[cfg(target_os = "android")]
-fn host_load(_: &Path) -> Result<HashMap<String, String>, String> {
+fn host_load(_: &Path, _: Option<&str>) -> Result<HashMap<String, String>, String> {
     Err(
         "--host is for Linux hosts; on Android the platform bpfloader loads memstat's objects"
             .into(),
@@ -293,16 +319,24 @@ mod serving {
             self.0.path().display().to_string()
         }
 
-        /// Serves until `stop` is readable, then lets requests in flight end.
+        /// Serves until `stop` is readable, lets the answers being built end,
+        /// then detaches the probes. The socket, which keeps a second
+        /// memstatd from starting, goes after them: the second one's
+        /// programs would count the same events again.
         pub fn serve(
-            self,
+            &self,
             service: Arc<Service>,
             limits: Limits,
             stop: BorrowedFd<'_>,
         ) -> Result<(), String> {
-            self.0
+            let served = self
+                .0
                 .serve(&service, limits, stop)
-                .map_err(|e| format!("serving on {}: {e}", self.name()))
+                .map_err(|e| format!("serving on {}: {e}", self.name()));
+            let detaching = std::time::Instant::now();
+            drop(service);
+            log::info!("probes detached in {} ms", detaching.elapsed().as_millis());
+            served
         }
     }
 
@@ -327,7 +361,7 @@ mod serving {
         /// Registers the service and serves on binder's threads until `stop`
         /// is readable, then lets calls in flight end.
         pub fn serve(
-            self,
+            &self,
             service: Arc<Service>,
             limits: Limits,
             stop: BorrowedFd<'_>,

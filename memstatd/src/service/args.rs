@@ -23,7 +23,8 @@ Report (the default):
                          compaction, oom, rss, memsyscalls, system, advice,
                          self
   --json                 JSON (schema memstat/1, see docs/json.md)
-  --fail-if 'M OP V'     fail (exit 1) when a UID's metric M crosses V;
+  --fail-if 'M OP V'     fail (exit 1) when a UID's metric M crosses V, or
+                         when counts of M went to a bucket of no UID;
                          OP is > >= < <=; V is a number, or with --diff +N/-N
                          (change) or +N%/-N% (change in percent); repeatable;
                          e.g. --fail-if 'syscalls.errors>+5%'

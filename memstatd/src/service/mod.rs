@@ -6,19 +6,17 @@
 //! latency mode); any other caller sees only its own UID and may only read.
 
 pub mod args;
+mod engine;
 pub mod permission;
 
 use crate::advisor::{self, Advice, Evidence, Recent};
-use crate::bpf::{Map, Program};
-use crate::probes::memory::{GroupMode, GroupSample, Kind, GROUPS};
 use crate::probes::syscalls::syscall_number;
-use crate::probes::syscalls::{SyscallProbe, SyscallSample};
 use crate::probes::Probes;
 use crate::report::model::*;
 use crate::report::{self, text};
-use crate::stats::counters::{Counters, GroupCounters};
+use crate::stats::counters::{Counters, SYSCALLS};
 use crate::stats::diff::{self, Side};
-use crate::stats::metrics::{self, Threshold, UidMetrics};
+use crate::stats::metrics::{self, Threshold, UidMetrics, Undetermined};
 use crate::stats::state::{
     GenerationInfo, Opened, Snapshot, SnapshotDir, SnapshotMeta, Source, StateError, Store,
 };
@@ -27,8 +25,8 @@ use crate::system::reading::Root;
 use crate::system::view::{Sampled, SystemView, SAMPLE_EVERY};
 use crate::uid::UidNames;
 use args::{Args, Command};
+use engine::{counters_since_ms, mode_text, read_all, set_peak_epoch, source_maps, Engine};
 use permission::Access;
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -80,11 +78,11 @@ pub enum DumpError {
 
 impl From<StateError> for DumpError {
     fn from(e: StateError) -> Self {
+        // A well-formed request the state cannot serve (no such snapshot,
+        // 32 kept, unwritable) failed; only a malformed name is a usage error.
         match e {
-            StateError::Io { .. } | StateError::Corrupt { .. } | StateError::Busy(_) => {
-                DumpError::Failed(e.to_string())
-            }
-            _ => DumpError::Usage(e.to_string()),
+            StateError::BadName(_) => DumpError::Usage(e.to_string()),
+            _ => DumpError::Failed(e.to_string()),
         }
     }
 }
@@ -107,12 +105,6 @@ impl Mode {
     }
 }
 
-struct Engine {
-    probes: Probes,
-    store: Store,
-    names: UidNames,
-}
-
 /// The service core: the probes, state and UID names behind every dump.
 pub struct Service {
     mode: Mode,
@@ -120,17 +112,6 @@ pub struct Service {
     /// What a background thread samples: vmstat (for recent rates) and
     /// pagetypeinfo (too costly to read at every request).
     sampled: Arc<Mutex<Sampled>>,
-}
-
-/// One read of every live group, with what the report needs of the maps.
-#[derive(Default)]
-struct Reading {
-    counters: Counters,
-    table_used: u32,
-    table_entries: u32,
-    latency_on: bool,
-    /// Memory group → (entries used, entries) of its per-UID table.
-    group_tables: BTreeMap<&'static str, (usize, u32)>,
 }
 
 impl Service {
@@ -144,17 +125,17 @@ impl Service {
         names: UidNames,
     ) -> Result<Self, String> {
         let boot_id = system::boot_id().map_err(|e| format!("cannot tell this boot: {e}"))?;
-        let (store, opened) = match &probes.syscalls {
-            Ok(p) => {
-                let reading = read_all(&probes).map_err(|e| e.to_string())?;
-                let source = Source {
-                    boot_id,
-                    maps: source_maps(&probes),
-                };
-                let since = counters_since_ms(p);
-                Store::open(state_dir, Some((&source, &reading.counters)), since)
-            }
-            Err(_) => Store::open(state_dir, None, system::now_ms()),
+        // Any group that can be read carries the generation on.
+        let reading = read_all(&probes);
+        let (store, opened) = if reading.counters.nothing_read() {
+            Store::open(state_dir, None, system::now_ms())
+        } else {
+            let source = Source {
+                boot_id,
+                maps: source_maps(&probes),
+            };
+            let since = counters_since_ms(&probes);
+            Store::open(state_dir, Some((&source, &reading.counters)), since)
         }
         .map_err(|e| e.to_string())?;
         set_peak_epoch(&probes, store.generation().info.id);
@@ -167,6 +148,9 @@ impl Service {
             Opened::Started(why) => {
                 log::info!("generation {} started: {why}", store.generation().info.id)
             }
+        }
+        if let Some(note) = store.note() {
+            log::warn!("{note}");
         }
         Ok(Service {
             mode,
@@ -319,6 +303,16 @@ impl Service {
         if caller.sees_all() {
             return Ok(());
         }
+        // Snapshots are the state changers': their names and times tell of
+        // others' work, and a diff parses megabytes of every UID's counts.
+        if matches!(a.command, Command::ListSnapshots | Command::Diff { .. }) {
+            return Err(DumpError::Denied(format!(
+                "uid {} may not read snapshots, which belong to {}; memstat without --diff \
+                 shows its own counts",
+                caller.uid,
+                permission::STATE_CHANGERS
+            )));
+        }
         if let Some(other) = a.uids.iter().find(|&&u| u != caller.uid) {
             return Err(DumpError::Denied(format!(
                 "uid {} may see only its own UID, not uid {other}",
@@ -330,7 +324,7 @@ impl Service {
 
     fn report(&self, out: &mut dyn Write, a: &Args, caller: Caller) -> Result<Outcome, DumpError> {
         let report = self.build_report(a, caller)?;
-        let outcome = outcome(&report.failed);
+        let outcome = outcome(&report.failed, &report.undetermined);
         if a.json {
             report::json(out, &report)?;
         } else {
@@ -360,19 +354,20 @@ impl Service {
         let mut e = self.engine();
         let now = system::now_ms();
         // Without counters the report still says why; a gate cannot pass.
-        let (mut window, reading) = match e.window() {
-            Err(why) if a.fail_if.is_empty() && e.probes.syscalls.is_err() => {
-                log::debug!("report without counters: {why}");
-                (Counters::default(), Reading::default())
-            }
-            r => r?,
-        };
+        let reading = read_all(&e.probes);
+        if reading.counters.nothing_read() && !a.fail_if.is_empty() {
+            return Err(DumpError::Failed(reading.counters.why_nothing()));
+        }
+        let (mut window, reading) = e.window_of(reading)?;
         let generation = e.store.generation().info.clone();
         e.names.refresh();
         // Ranked over every UID, before the view narrows to what the caller
         // asked for or may see; the advisor then names only visible ones.
         let callers =
-            (has(Section::Advice) && e.probes.syscalls.is_ok()).then(|| memory_callers(&window));
+            (has(Section::Advice) && window.has(SYSCALLS)).then(|| memory_callers(&window));
+        let in_window = metrics::Span::of("in the window".into(), &window);
+        let undetermined =
+            metrics::undetermined(&a.fail_if, |_| vec![&in_window]).map_err(DumpError::Failed)?;
         let wanted = visible_uids(a, caller);
         if let Some(keep) = &wanted {
             window.retain_uids(|u| keep.binary_search(&u).is_ok());
@@ -421,14 +416,21 @@ impl Service {
                 },
                 generation,
                 latency_mode: reading.latency_on,
+                state: e.store.note(),
             }),
-            probes: has(Section::Probes).then(|| e.probe_status()),
-            uids: needs_rows.then_some(rows),
-            uids_total: needs_rows.then_some(uids_total),
+            probes: has(Section::Probes).then(|| {
+                let mut probes = e.probe_status();
+                mark_unread(&mut probes, &reading.counters.missing);
+                probes
+            }),
+            syscalls_unavailable: (!window.has(SYSCALLS) && (needs_rows || has(Section::Overflow)))
+                .then(|| window.why_missing(SYSCALLS)),
+            uids: (needs_rows && window.has(SYSCALLS)).then_some(rows),
+            uids_total: (needs_rows && window.has(SYSCALLS)).then_some(uids_total),
             sorted_by: a.sort,
             show_calls: has(Section::Syscalls),
             show_latency: has(Section::Latency),
-            overflow: has(Section::Overflow).then_some(OverflowView {
+            overflow: (has(Section::Overflow) && window.has(SYSCALLS)).then_some(OverflowView {
                 counters: window.overflow,
                 table_entries: reading.table_entries,
                 table_used: reading.table_used,
@@ -451,6 +453,8 @@ impl Service {
             daemon: has(Section::Daemon).then(|| e.daemon_view()),
             failed,
             failed_total,
+            undetermined,
+            withheld: Vec::new(),
         };
         drop(e);
         // The system view is read without the engine: it needs no counters.
@@ -464,6 +468,9 @@ impl Service {
                 report.advice = Some(advise_on(&view, callers.as_deref(), visible));
             }
             report.system = has(Section::System).then_some(view);
+        }
+        if !caller.sees_all() {
+            report.withhold_aggregates();
         }
         Ok(report)
     }
@@ -507,15 +514,12 @@ impl Service {
         let kind =
             diff::kind(&side(&earlier, Some(from)), &side(&later, to)).map_err(DumpError::Usage)?;
         let wanted = visible_uids(a, caller);
-        let mut changes = diff::changes(&earlier.window, &later.window);
-        if let Some(keep) = &wanted {
-            changes.retain(|u, _| keep.binary_search(u).is_ok());
-            for &u in keep {
-                changes
-                    .entry(u)
-                    .or_insert_with(|| diff::uid_changes(&UidMetrics::new(), &UidMetrics::new()));
-            }
-        }
+        let changes = diff::changes(&earlier.window, &later.window, wanted.as_deref());
+        let (from_label, to_label) = (label(Some(from)), label(to));
+        let from_side = (from_label.as_str(), &earlier.window);
+        let to_side = (to_label.as_str(), &later.window);
+        let undetermined =
+            diff::undetermined(&a.fail_if, kind, from_side, to_side).map_err(DumpError::Failed)?;
         let (ma, mb) = (
             metrics::per_uid(&earlier.window),
             metrics::per_uid(&later.window),
@@ -560,10 +564,13 @@ impl Service {
             },
             uids,
             uids_total,
+            unattributed: diff::unattributed_changes(&earlier.window, &later.window),
+            not_compared: diff::not_compared(from_side, to_side),
             failed,
             failed_total,
+            undetermined,
         };
-        let outcome = outcome(&d.failed);
+        let outcome = outcome(&d.failed, &d.undetermined);
         if a.json {
             report::json(out, &d)?;
         } else {
@@ -592,8 +599,10 @@ fn listed(mut failed: Vec<Crossing>) -> (Vec<Crossing>, usize) {
     (failed, total)
 }
 
-fn outcome(failed: &[Crossing]) -> Outcome {
-    if failed.is_empty() {
+/// A gate fails when a threshold was crossed, and when one could not be
+/// decided: it never passes on counts it could not see.
+fn outcome(failed: &[Crossing], undetermined: &[Undetermined]) -> Outcome {
+    if failed.is_empty() && undetermined.is_empty() {
         Outcome::Done
     } else {
         Outcome::ThresholdCrossed
@@ -741,319 +750,4 @@ fn advise_on(view: &SystemView, callers: Option<&[(u32, u64)]>, visible: Option<
         memory_callers: callers,
         visible,
     })
-}
-
-/// When the counters began: the load time of the program that feeds them.
-fn counters_since_ms(p: &SyscallProbe) -> u64 {
-    p.programs()[0]
-        .1
-        .info()
-        .map(|i| system::boottime_to_ms(i.load_time_ns))
-        .unwrap_or_else(|_| system::now_ms())
-}
-
-impl Engine {
-    fn syscalls(&self) -> Result<&SyscallProbe, DumpError> {
-        self.probes.syscalls.as_ref().map_err(|why| {
-            DumpError::Failed(format!(
-                "no counters: the syscalls probe group is unavailable: {why}"
-            ))
-        })
-    }
-
-    fn read(&self) -> Result<Reading, DumpError> {
-        self.syscalls()?;
-        read_all(&self.probes)
-            .map_err(|e| DumpError::Failed(format!("cannot read the counters: {e}")))
-    }
-
-    /// One memory group's section.
-    fn group_view(
-        &self,
-        index: usize,
-        window: &Counters,
-        reading: &Reading,
-        wanted: &[u32],
-        top: Option<usize>,
-    ) -> GroupView {
-        let spec = GROUPS[index];
-        let (state, sample_every, why) = match self.probes.memory.get(index).map(|(_, p)| p) {
-            Some(Ok(p)) => match p.mode() {
-                GroupMode::On { sample_every } => ("live", Some(sample_every), None),
-                GroupMode::Off => ("off", None, None),
-            },
-            Some(Err(why)) => ("unavailable", None, Some(why.clone())),
-            None => ("unavailable", None, Some("not opened".into())),
-        };
-        let empty = GroupCounters::default();
-        let counters = window.groups.get(spec.name).unwrap_or(&empty);
-        let mut uids: Vec<GroupRow> = counters
-            .uids
-            .iter()
-            .map(|(&uid, slots)| (uid, Some(slots)))
-            // Idle UIDs asked for are shown at zero only while the group
-            // counts: an off group's zeros would say nothing.
-            .chain(
-                wanted
-                    .iter()
-                    .filter(|u| state == "live" && !counters.uids.contains_key(u))
-                    .map(|&u| (u, None)),
-            )
-            .map(|(uid, slots)| GroupRow {
-                uid,
-                name: self.names.name(uid).map(str::to_owned),
-                metrics: (spec.metrics)(
-                    &spec.value(slots.map(Vec::as_slice).unwrap_or(&vec![0; spec.slots()])),
-                )
-                .into_iter()
-                .collect(),
-            })
-            .collect();
-        let key = spec.columns[0].metric;
-        uids.sort_by(|a, b| {
-            let v = |r: &GroupRow| r.metrics.get(key).copied().unwrap_or(0);
-            v(b).cmp(&v(a)).then(a.uid.cmp(&b.uid))
-        });
-        let uids_total = uids.len();
-        if let Some(top) = top {
-            uids.truncate(top);
-        }
-        let other = if counters.other.iter().any(|&v| v != 0) {
-            (spec.metrics)(&spec.value(&counters.other))
-                .into_iter()
-                .filter(|(_, v)| *v != 0)
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let (table_used, table_entries) = reading
-            .group_tables
-            .get(spec.name)
-            .copied()
-            .unwrap_or((0, 0));
-        GroupView {
-            group: spec.name,
-            title: spec.title,
-            state,
-            sample_every,
-            why,
-            columns: spec.columns,
-            uids,
-            uids_total,
-            other,
-            table_used,
-            table_entries,
-        }
-    }
-
-    /// The current generation's window, and the reading it came from.
-    fn window(&self) -> Result<(Counters, Reading), DumpError> {
-        let reading = self.read()?;
-        let window = reading
-            .counters
-            .since(&self.store.generation().baseline)
-            .map_err(|w| {
-                DumpError::Failed(format!(
-                    "the kernel's counters went back ({} from {} to {}) while memstatd held them; \
-                     restart memstatd to start a new generation",
-                    w.what, w.was, w.now
-                ))
-            })?;
-        Ok((window, reading))
-    }
-
-    fn probe_status(&self) -> Vec<ProbeStatus> {
-        let status = match &self.probes.syscalls {
-            Ok(p) => ProbeStatus {
-                group: "syscalls".into(),
-                state: "live",
-                sample_every: None,
-                detail: format!(
-                    "raw_syscalls/sys_exit attached; latency mode {}",
-                    if p.latency_on() {
-                        "on (raw_syscalls/sys_enter attached)"
-                    } else {
-                        "off"
-                    }
-                ),
-            },
-            Err(why) => ProbeStatus {
-                group: "syscalls".into(),
-                state: "unavailable",
-                sample_every: None,
-                detail: why.clone(),
-            },
-        };
-        let mut all = vec![status];
-        for (spec, probe) in &self.probes.memory {
-            all.push(match probe {
-                Ok(p) => {
-                    let mode = p.mode();
-                    ProbeStatus {
-                        group: spec.name.into(),
-                        state: if mode == GroupMode::Off {
-                            "off"
-                        } else {
-                            "live"
-                        },
-                        sample_every: match mode {
-                            GroupMode::On { sample_every } => Some(sample_every),
-                            GroupMode::Off => None,
-                        },
-                        detail: match mode {
-                            GroupMode::Off => format!(
-                                "{}{}; switch on with --probe {}=on",
-                                p.describe_hooks(),
-                                if spec.default_on {
-                                    ""
-                                } else {
-                                    " (off by default: cost)"
-                                },
-                                spec.name
-                            ),
-                            GroupMode::On { .. } => {
-                                format!("{}; {}", p.describe_hooks(), mode_text(mode))
-                            }
-                        },
-                    }
-                }
-                Err(why) => ProbeStatus {
-                    group: spec.name.into(),
-                    state: "unavailable",
-                    sample_every: None,
-                    detail: why.clone(),
-                },
-            });
-        }
-        all
-    }
-
-    fn daemon_view(&self) -> DaemonView {
-        let (rss, peak) = match system::self_memory() {
-            Ok((r, p)) => (Some(r), Some(p)),
-            Err(_) => (None, None),
-        };
-        let stats = system::bpf_stats_enabled().ok();
-        let mut maps = Vec::new();
-        let mut programs = Vec::new();
-        let counted = stats == Some(true);
-        let usage = |section: &str, prog: &Program, attached| {
-            let info = prog.info().ok();
-            ProgUsage {
-                section: section.to_owned(),
-                attached,
-                run_count: info.as_ref().filter(|_| counted).map(|i| i.run_cnt),
-                avg_ns: info
-                    .as_ref()
-                    .filter(|i| counted && i.run_cnt > 0)
-                    .map(|i| i.run_time_ns / i.run_cnt),
-            }
-        };
-        if let Ok(p) = &self.probes.syscalls {
-            maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
-            for (section, prog, attached) in p.programs() {
-                programs.push(usage(section, prog, attached));
-            }
-        }
-        for p in self
-            .probes
-            .memory
-            .iter()
-            .filter_map(|(_, p)| p.as_ref().ok())
-        {
-            maps.extend(p.maps().iter().map(|(name, m)| map_usage(name, m)));
-            for (section, prog, attached) in p.programs() {
-                // Sections repeat across objects (raw_syscalls/sys_enter).
-                programs.push(usage(
-                    &format!("{}:{section}", p.spec.object),
-                    prog,
-                    attached,
-                ));
-            }
-        }
-        DaemonView {
-            pid: std::process::id(),
-            rss_bytes: rss,
-            peak_rss_bytes: peak,
-            map_bytes: maps.iter().filter_map(|m| m.memlock_bytes).sum(),
-            maps,
-            bpf_stats_enabled: stats,
-            programs,
-        }
-    }
-}
-
-/// Every live group's counters, in one reading.
-fn read_all(probes: &Probes) -> Result<Reading, crate::bpf::BpfError> {
-    let Ok(p) = &probes.syscalls else {
-        return Ok(Reading::default());
-    };
-    let sample: SyscallSample = p.read()?;
-    let mut reading = Reading {
-        counters: Counters::from_sample(&sample),
-        table_used: sample.counts.len() as u32,
-        table_entries: sample.counts_capacity,
-        latency_on: sample.latency_on,
-        group_tables: BTreeMap::new(),
-    };
-    for (spec, probe) in &probes.memory {
-        let Ok(probe) = probe else { continue };
-        let g: GroupSample = probe.read()?;
-        reading
-            .group_tables
-            .insert(spec.name, (g.uids.len(), g.table_entries));
-        reading
-            .counters
-            .groups
-            .insert(spec.name.to_owned(), GroupCounters::from_sample(&g));
-    }
-    Ok(reading)
-}
-
-/// The maps counters come from, by `<object>/<map>`: a new id means a map
-/// was recreated and its counters started again.
-fn source_maps(probes: &Probes) -> BTreeMap<String, u32> {
-    let mut maps = BTreeMap::new();
-    if let Ok(p) = &probes.syscalls {
-        for (name, map) in p.maps() {
-            maps.insert(format!("{}/{name}", crate::abi::syscalls::OBJECT), map.id());
-        }
-    }
-    for (spec, probe) in &probes.memory {
-        if let Ok(p) = probe {
-            let (name, map) = &p.maps()[0];
-            maps.insert(format!("{}/{name}", spec.object), map.id());
-        }
-    }
-    maps
-}
-
-/// RSS peaks restart with each generation: the programs' epoch is its id.
-fn set_peak_epoch(probes: &Probes, generation: u64) {
-    for (_, probe) in &probes.memory {
-        if let Ok(p) = probe {
-            if p.spec.kinds().contains(&Kind::Epoch) {
-                if let Err(e) = p.set_epoch(generation as u32) {
-                    log::warn!("{}: cannot restart peaks: {e}", p.spec.name);
-                }
-            }
-        }
-    }
-}
-
-fn mode_text(mode: GroupMode) -> String {
-    match mode {
-        GroupMode::Off => "off".into(),
-        GroupMode::On { sample_every: 1 } => "on, every event counted".into(),
-        GroupMode::On { sample_every } => {
-            format!("on, sampled: one event in {sample_every} counted as {sample_every}")
-        }
-    }
-}
-
-fn map_usage(name: &str, m: &Map) -> MapUsage {
-    MapUsage {
-        name: name.to_owned(),
-        memlock_bytes: m.memlock().ok(),
-    }
 }
