@@ -12,6 +12,7 @@ pub mod advisor;
 pub mod bpf;
 #[cfg(not(target_os = "android"))]
 pub mod loader;
+mod math;
 pub mod probes;
 pub mod report;
 pub mod service;

@@ -3,11 +3,12 @@
 //! schema's (`docs/json.md`) and are stable within a schema version.
 
 use crate::advisor::Advice;
+use crate::math::{percentile, saturating_sum};
 use crate::probes::memory;
 use crate::probes::syscalls::syscall_name;
-use crate::stats::counters::{saturating_sum, Counters, Histogram, Overflow};
+use crate::stats::counters::{Counters, Histogram, Overflow};
 use crate::stats::diff::{Change, Kind, NotCompared};
-use crate::stats::metrics::{percentile, Undetermined, PERCENTILES};
+use crate::stats::metrics::{Undetermined, PERCENTILES};
 use crate::stats::state::{GenerationInfo, SnapshotMeta};
 use crate::system::reading::Root;
 use crate::system::view::SystemView;

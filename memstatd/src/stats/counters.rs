@@ -5,6 +5,7 @@
 use crate::abi::memory::UID_ENTRIES;
 use crate::abi::syscalls::{COUNTS_ENTRIES, LATENCY_ENTRIES};
 use crate::abi::LATENCY_BUCKETS;
+use crate::math::saturating_sum;
 use crate::probes::memory::{self, GroupSample, Kind};
 use crate::probes::syscalls::SyscallSample;
 use serde::{Deserialize, Serialize};
@@ -28,12 +29,6 @@ pub(crate) struct Overflow {
     pub(crate) latency_samples: u64,
     pub(crate) start_dropped: u64,
     pub(crate) unmatched: u64,
-}
-
-/// The sum of counters that may come from a file or another process: it
-/// saturates rather than overflow.
-pub(crate) fn saturating_sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
-    values.into_iter().fold(0, |a, &b| a.saturating_add(b))
 }
 
 /// A log2 latency histogram: bucket `b` counts samples in `[2^b, 2^(b+1))` ns.

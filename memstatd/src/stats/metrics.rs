@@ -15,7 +15,8 @@
 //! (`<group>.other.<metric>`). A threshold on a metric whose bucket is not
 //! empty in what it reads cannot tell whether a UID crossed it.
 
-use super::counters::{saturating_sum, Counters, SYSCALLS};
+use super::counters::{Counters, SYSCALLS};
+use crate::math::{percentile, saturating_sum};
 use crate::probes::memory;
 use crate::probes::syscalls::{syscall_name, syscall_number};
 use serde::Serialize;
@@ -176,24 +177,6 @@ pub(crate) fn undetermined<'a>(
         }
     }
     Ok(out)
-}
-
-/// The upper bound of the log2 bucket holding quantile `p` (so at most twice
-/// the true value), in the histogram's unit; `None` for an empty histogram.
-pub(crate) fn percentile(hist: &[u64], p: f64) -> Option<u64> {
-    let total = saturating_sum(hist);
-    if total == 0 {
-        return None;
-    }
-    let rank = ((total as f64) * p).ceil().max(1.0) as u64;
-    let mut seen = 0u64;
-    for (b, &n) in hist.iter().enumerate() {
-        seen = seen.saturating_add(n);
-        if seen >= rank {
-            return Some(1u64 << (b + 1));
-        }
-    }
-    Some(1u64 << hist.len())
 }
 
 /// Whether `metric` is a name [`per_uid`] can produce.
@@ -408,19 +391,6 @@ mod tests {
         assert_eq!(m["syscalls.getppid.count"], 10);
         assert_eq!(m["syscalls.fchdir.errors"], 4);
         assert!(!m.contains_key("latency.p50_ns"));
-    }
-
-    #[test]
-    fn percentiles_are_bucket_upper_bounds() {
-        let mut h = [0u64; 32];
-        h[10] = 50; // [1024, 2048) ns
-        h[20] = 49;
-        h[23] = 1;
-        assert_eq!(percentile(&h, 0.50), Some(2048));
-        assert_eq!(percentile(&h, 0.51), Some(1 << 21));
-        assert_eq!(percentile(&h, 0.99), Some(1 << 21));
-        assert_eq!(percentile(&h, 1.0), Some(1 << 24));
-        assert_eq!(percentile(&[0; 32], 0.5), None);
     }
 
     #[test]

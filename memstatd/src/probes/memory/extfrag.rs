@@ -7,8 +7,8 @@
 use super::{count, Column, GroupSpec, Hook, Source, Unit, Value};
 use crate::abi::memory::{GROUP_PARAMS, MT_CLASSES, ORDERS};
 use crate::bpf::Tracefs;
+use crate::math::saturating_sum;
 use crate::probes::format::read;
-use crate::stats::counters::saturating_sum;
 
 const CLASSES: [&str; MT_CLASSES] = ["unmovable", "movable", "reclaimable", "other_mt"];
 

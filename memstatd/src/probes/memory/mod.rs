@@ -20,7 +20,7 @@ use super::format::{Format, Read};
 use crate::abi::memory::{self as abi, GroupConfig, GROUP_PARAMS};
 use crate::abi::{map_pin, prog_pin};
 use crate::bpf::{Access, Attachment, BpfError, Map, PerCpu, Program, Tracefs};
-use crate::stats::metrics::percentile;
+use crate::math::percentile;
 use std::path::Path;
 
 /// Every memory group, in report order.

@@ -4,8 +4,8 @@
 
 use super::{count, no_params, Column, GroupSpec, Hook, Source, Unit, Value};
 use crate::abi::memory::{MT_CLASSES, ORDERS};
+use crate::math::saturating_sum;
 use crate::probes::format::read;
-use crate::stats::counters::saturating_sum;
 
 /// Orders above PAGE_ALLOC_COSTLY_ORDER (3): the allocations compaction serves.
 const COSTLY_ORDER: usize = 3;
