@@ -21,4 +21,5 @@ pub mod system;
 #[cfg(test)]
 mod testing;
 pub mod transport;
+mod trusted_dir;
 pub mod uid;

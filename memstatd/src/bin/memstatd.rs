@@ -255,21 +255,6 @@ fn host_load(pin_root: &Path, group: Option<&str>) -> Result<HashMap<String, Str
         .transpose()
         .map_err(|e| format!("--pin-group: {e}"))?
         .unwrap_or(0);
-    if !pin_root.exists() {
-        // 0755 whatever the umask: the loader refuses a pin root others may write.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(pin_root)
-            .and_then(|()| {
-                std::fs::set_permissions(pin_root, std::fs::Permissions::from_mode(0o755))
-            })
-            .map_err(|e| {
-                format!(
-                    "cannot create the pin root {}: {e} (is a bpffs mounted on its parent? \
-                     mount -t bpf bpf /sys/fs/bpf)",
-                    pin_root.display()
-                )
-            })?;
-    }
     let loader = HostLoader::new(pin_root)
         .map_err(|e| e.to_string())?
         .pin_group(gid);

@@ -197,7 +197,8 @@ pub struct HostLoader {
 
 impl HostLoader {
     /// A loader for the running kernel, pinning under `pin_root` (a bpffs
-    /// directory only root can write), every pin of group root.
+    /// directory only root can write, made 0755 when missing), every pin of
+    /// group root.
     pub fn new(pin_root: &Path) -> Result<Self, LoadError> {
         let kernel = KernelVersion::running().map_err(LoadError::KernelVersion)?;
         Self::with_kernel(pin_root, kernel)
@@ -205,10 +206,10 @@ impl HostLoader {
 
     /// As `new`, but pretending the kernel is `kernel` (for range rules).
     pub(crate) fn with_kernel(pin_root: &Path, kernel: KernelVersion) -> Result<Self, LoadError> {
-        if !is_bpffs(pin_root) {
+        let root = pins::open_root(pin_root)?;
+        if !is_bpffs(&root) {
             return Err(LoadError::NotBpffs(pin_root.display().to_string()));
         }
-        pins::check_root(pin_root)?;
         Ok(HostLoader {
             pin_root: pin_root.to_owned(),
             kernel,
@@ -532,15 +533,12 @@ fn pin(fd: &OwnedFd, path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), L
     pins::set_owner(path, uid, gid, mode)
 }
 
-fn is_bpffs(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(cpath) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
+fn is_bpffs(dir: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
     // SAFETY: statfs is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: cpath is NUL-terminated and st is a valid statfs buffer.
-    unsafe { libc::statfs(cpath.as_ptr(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC }
+    // SAFETY: dir is an open descriptor and st is a valid statfs buffer.
+    unsafe { libc::fstatfs(dir.as_raw_fd(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC }
 }
 
 /// The `ignore_on_*` bit of the running kernel's architecture.

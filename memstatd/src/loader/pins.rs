@@ -9,43 +9,37 @@
 use super::elf::{Elf, Section};
 use super::load::LoadError;
 use crate::bpf::sys;
+use crate::trusted_dir::{euid, Links, Owner, Rule};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-/// The pin root must be root's (or memstatd's) alone: whoever can write it
-/// can plant a map or program memstatd would then reuse. A world-writable
-/// directory is accepted only with the sticky bit (a bare bpffs mount is
-/// 1777), since then nobody else can replace what memstatd pinned, and
-/// every pin reused is checked by [`check_reused`].
-pub(crate) fn check_root(root: &Path) -> Result<(), LoadError> {
-    let refuse = |why: String| LoadError::PinRoot {
-        path: root.to_owned(),
-        why,
-    };
-    let meta = std::fs::symlink_metadata(root).map_err(|e| refuse(e.to_string()))?;
-    if meta.file_type().is_symlink() {
-        return Err(refuse("is a symbolic link".into()));
-    }
-    if !meta.is_dir() {
-        return Err(refuse("is not a directory".into()));
-    }
-    if !trusted(meta.uid()) {
-        return Err(refuse(format!(
-            "is owned by uid {}, not root: that user could replace memstat's pins",
-            meta.uid()
-        )));
-    }
-    let mode = meta.permissions().mode();
-    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-        return Err(refuse(format!(
-            "is writable by other users (mode {:o}) without the sticky bit",
-            mode & 0o7777
-        )));
-    }
-    Ok(())
+/// The pin root: whoever can write it, or a directory above it, can plant a
+/// map or program memstatd would then reuse, or swap the directory later
+/// pins go to (pins are made and opened by path). Others may write it only
+/// when it is sticky (a bare bpffs mount is 1777): then nobody else can
+/// replace what memstatd pinned, and every pin reused is checked by
+/// [`check_reused`].
+const PIN_ROOT: Rule = Rule {
+    role: "the pin root",
+    owner: Owner::RootOrDaemon,
+    sticky: true,
+    create: Some(0o755),
+    links: Links::Refuse,
+    instead: "give memstatd a --pin-root of its own",
+};
+
+/// The pin root, made 0755 when missing, once [`PIN_ROOT`] allows it.
+pub(crate) fn open_root(root: &Path) -> Result<std::fs::File, LoadError> {
+    PIN_ROOT
+        .open(root)
+        .map(|(dir, _)| dir)
+        .map_err(|e| LoadError::PinRoot {
+            path: root.to_owned(),
+            why: e.reason(),
+        })
 }
 
 /// A pin about to be reused must be one root (or memstatd) made: not a
@@ -66,8 +60,7 @@ pub(crate) fn check_reused(path: &Path) -> Result<(), LoadError> {
 }
 
 fn trusted(uid: u32) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    uid == 0 || uid == unsafe { libc::geteuid() }
+    uid == 0 || uid == euid()
 }
 
 /// Gives `path` its owner, group and mode. Also on reuse: a pin left by an
@@ -227,34 +220,5 @@ mod tests {
         assert_eq!(group_id("root"), Ok(0));
         let e = group_id("no-such-group-here").unwrap_err();
         assert!(e.contains("no group \"no-such-group-here\""), "{e}");
-    }
-
-    #[test]
-    fn a_pin_root_of_another_user_or_writable_by_others_is_refused() {
-        let dir = crate::testing::TempDir::new("pinroot");
-        let root = dir.path().join("pins");
-        std::fs::create_dir(&root).unwrap();
-        let mode = |m| std::fs::set_permissions(&root, std::fs::Permissions::from_mode(m));
-        mode(0o755).unwrap();
-        assert!(check_root(&root).is_ok());
-        mode(0o1777).unwrap();
-        assert!(
-            check_root(&root).is_ok(),
-            "sticky: others cannot replace pins"
-        );
-        mode(0o777).unwrap();
-        let e = check_root(&root).unwrap_err().to_string();
-        assert!(e.contains("writable by other users (mode 777)"), "{e}");
-        mode(0o755).unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&root, &link).unwrap();
-        let e = check_root(&link).unwrap_err().to_string();
-        assert!(e.contains("is a symbolic link"), "{e}");
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
-            std::os::unix::fs::chown(&root, Some(66_201), None).unwrap();
-            let e = check_root(&root).unwrap_err().to_string();
-            assert!(e.contains("owned by uid 66201, not root"), "{e}");
-        }
     }
 }

@@ -240,7 +240,7 @@ fn directories_others_may_write_to_are_refused() {
     fs::set_permissions(&state, fs::Permissions::from_mode(0o770)).unwrap();
     let (store, _) = Store::open(&state, None, 0).unwrap();
     assert!(
-        note(&store).contains("state is writable by its group or others (mode 0770)"),
+        note(&store).contains("state is writable by other users (mode 0770)"),
         "{}",
         note(&store)
     );

@@ -1,15 +1,18 @@
 //! Where the socket is bound: a directory owned by root or memstatd's user,
-//! writable by no one else, below directories no other user can change. The
-//! socket is bound and removed through the directory's file descriptor
-//! (`/proc/self/fd/N/NAME`) and gets its mode from the umask at bind time: no
-//! path is ever chmod-ed, so nothing swapped in on the way can redirect it.
+//! writable by no one else, below directories no other user can change
+//! (symlinks of root's or memstatd's user on the way are followed: see
+//! [`crate::trusted_dir`]). The socket is bound and removed through the
+//! directory's file descriptor (`/proc/self/fd/N/NAME`) and gets its mode
+//! from the umask at bind time: no path is ever chmod-ed, so nothing swapped
+//! in on the way can redirect it.
 
 use super::client;
+use crate::trusted_dir::{Links, Owner, Rule};
 use std::ffi::OsString;
-use std::fs::{self, File, Metadata};
+use std::fs::{self, File};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -59,7 +62,9 @@ pub(super) fn bind(path: &Path) -> io::Result<(UnixListener, Bound)> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let dir = open_dir(dir)?;
+    let (dir, _) = DIR
+        .open(dir)
+        .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))?;
     let file = in_dir(&dir, &name);
     match fs::symlink_metadata(&file) {
         Ok(m) if !m.file_type().is_socket() => {
@@ -150,86 +155,18 @@ fn wait_gone(file: &Path, path: &Path) -> io::Result<()> {
 /// How long a live memstatd takes at most to answer a header request.
 const ANSWER: Duration = Duration::from_secs(1);
 
-/// Opens `dir` (created with mode 0755 if missing) once it and every
-/// directory above it pass [`check`].
-fn open_dir(dir: &Path) -> io::Result<File> {
-    let created = if dir.exists() {
-        false
-    } else {
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)?;
-        }
-        match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(e),
-        }
-    };
-    let real = fs::canonicalize(dir)?;
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    for above in real.ancestors().skip(1) {
-        check(above, &fs::symlink_metadata(above)?, euid, false)?;
-    }
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&real)?;
-    if created {
-        // The umask may have taken bits that other users need to reach the
-        // socket; the descriptor, never the path, gets them back.
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(fs::Permissions::from_mode(DIR_MODE))?;
-    }
-    check(&real, &f.metadata()?, euid, true)?;
-    Ok(f)
-}
-
-/// The socket's directory (`own`) and those above it must be owned by root
-/// or by memstatd's user. No one else may write the socket's directory;
-/// those above it only if they are sticky (as /tmp is), where no one else
-/// can rename or remove what is not theirs.
-fn check(dir: &Path, m: &Metadata, euid: u32, own: bool) -> io::Result<()> {
-    let what = if own {
-        "the socket's directory"
-    } else {
-        "a directory above the socket"
-    };
-    if !m.is_dir() {
-        return Err(invalid(format!(
-            "{what} {} is not a directory",
-            dir.display()
-        )));
-    }
-    if m.uid() != 0 && m.uid() != euid {
-        return Err(denied(format!(
-            "{what} {} is owned by uid {}, who could replace the socket; it must be owned \
-             by root or by memstatd's user (uid {euid})",
-            dir.display(),
-            m.uid()
-        )));
-    }
-    let mode = m.mode() & 0o7777;
-    let sticky = mode & 0o1000 != 0;
-    if mode & 0o022 != 0 && (own || !sticky) {
-        return Err(denied(format!(
-            "{what} {} (mode {mode:o}) is writable by other users, who could replace the \
-             socket; {}",
-            dir.display(),
-            if own {
-                "give the socket a directory of its own, such as /run/memstat"
-            } else {
-                "it must be writable only by its owner, or sticky like /tmp"
-            }
-        )));
-    }
-    Ok(())
-}
+/// The socket's directory: root's or memstatd's user's, writable by no
+/// one else even when sticky (anyone could put a socket of their own where
+/// memstatd's goes), below directories only they can change.
+const DIR: Rule = Rule {
+    role: "the socket's directory",
+    owner: Owner::RootOrDaemon,
+    sticky: false,
+    create: Some(DIR_MODE),
+    links: Links::FollowTrusted,
+    instead: "give the socket a directory of its own, such as /run/memstat",
+};
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
-}
-
-fn denied(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::PermissionDenied, message)
 }
