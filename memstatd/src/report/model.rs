@@ -293,6 +293,10 @@ pub struct Report {
     /// first [`MAX_LISTED_CROSSINGS`] of `failed_total`.
     pub(crate) failed: Vec<Crossing>,
     pub(crate) failed_total: usize,
+    /// Thresholds whose metric's interval lies on both sides of the bound,
+    /// the first [`MAX_LISTED_CROSSINGS`] of `straddling_total`.
+    pub(crate) straddling: Vec<Crossing>,
+    pub(crate) straddling_total: usize,
     /// `--fail-if` thresholds the buckets of no UID leave undecided.
     pub(crate) undetermined: Vec<Undetermined>,
     /// What was left out because the caller sees only its own UID.
@@ -435,6 +439,10 @@ pub(crate) struct Crossing {
     pub(crate) metric: String,
     pub(crate) from: Option<u64>,
     pub(crate) to: u64,
+    /// The interval of what the threshold compared (value, change or
+    /// percent change) where a side is an estimate or a bracket; `None`
+    /// where both are exact.
+    pub(crate) range: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -453,6 +461,8 @@ pub(crate) struct DiffReport {
     pub(crate) not_compared: Vec<NotCompared>,
     pub(crate) failed: Vec<Crossing>,
     pub(crate) failed_total: usize,
+    pub(crate) straddling: Vec<Crossing>,
+    pub(crate) straddling_total: usize,
     pub(crate) undetermined: Vec<Undetermined>,
 }
 

@@ -5,6 +5,7 @@ use super::model::*;
 use crate::advisor::Advice;
 use crate::probes::memory::Unit;
 use crate::stats::diff::Kind;
+use crate::stats::measure::Measure;
 use crate::stats::metrics::Undetermined;
 use crate::stats::state::GenerationInfo;
 use std::io::{self, Write};
@@ -98,6 +99,7 @@ pub(crate) fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         daemon(out, d)?;
     }
     failures(out, &r.failed, r.failed_total)?;
+    straddling(out, &r.straddling, r.straddling_total)?;
     undetermined(out, &r.undetermined)
 }
 
@@ -264,28 +266,61 @@ fn daemon(out: &mut dyn Write, d: &DaemonView) -> io::Result<()> {
 }
 
 fn failures(out: &mut dyn Write, failed: &[Crossing], total: usize) -> io::Result<()> {
-    if failed.is_empty() {
+    crossings(out, "FAILED THRESHOLDS", "crosses", failed, total)
+}
+
+fn straddling(out: &mut dyn Write, list: &[Crossing], total: usize) -> io::Result<()> {
+    crossings(
+        out,
+        "CANNOT TELL (an estimate's confidence interval or a bracket lies on both sides of the \
+         bound)",
+        "may or may not cross",
+        list,
+        total,
+    )
+}
+
+fn crossings(
+    out: &mut dyn Write,
+    title: &str,
+    verb: &str,
+    list: &[Crossing],
+    total: usize,
+) -> io::Result<()> {
+    if list.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nFAILED THRESHOLDS")?;
-    for f in failed {
-        match f.from {
-            Some(from) => writeln!(
-                out,
-                "  uid {}: {} went {from} -> {}: crosses --fail-if '{}'",
-                f.uid, f.metric, f.to, f.threshold
-            )?,
-            None => writeln!(
-                out,
-                "  uid {}: {} is {}: crosses --fail-if '{}'",
-                f.uid, f.metric, f.to, f.threshold
-            )?,
-        }
+    writeln!(out, "\n{title}")?;
+    for f in list {
+        let what = match f.from {
+            Some(from) => format!("went {from} -> {}", f.to),
+            None => format!("is {}", f.to),
+        };
+        let range = match f.range {
+            Some([lo, hi]) => format!(" (compared: {} to {})", decimal(lo), decimal(hi)),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "  uid {}: {} {what}{range}: {verb} --fail-if '{}'",
+            f.uid, f.metric, f.threshold
+        )?;
     }
-    if total > failed.len() {
-        writeln!(out, "  ... and {} more", total - failed.len())?;
+    if total > list.len() {
+        writeln!(out, "  ... and {} more", total - list.len())?;
     }
     Ok(())
+}
+
+/// A bound of a compared interval: whole numbers as such, others to 0.1.
+fn decimal(v: f64) -> String {
+    if v.is_infinite() {
+        (if v > 0.0 { "+inf" } else { "-inf" }).to_owned()
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 fn undetermined(out: &mut dyn Write, list: &[Undetermined]) -> io::Result<()> {
@@ -341,15 +376,19 @@ pub(crate) fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
                 Some(p) => format!("{p:+.1}%"),
                 None => "new".into(),
             };
+            let delta = match c.ci95 {
+                Some(ci) => format!("{:+}±{ci}", c.delta),
+                None => format!("{:+}", c.delta),
+            };
             writeln!(
                 out,
-                "  {:>10}  {:<16} {:<36} {:>12} {:>12} {:>+12} {:>9}",
+                "  {:>10}  {:<16} {:<36} {:>12} {:>12} {:>12} {:>9}",
                 u.uid,
                 u.name.as_deref().unwrap_or("-"),
                 c.metric,
                 c.from,
                 c.to,
-                c.delta,
+                delta,
                 pct
             )?;
         }
@@ -375,6 +414,7 @@ pub(crate) fn diff(out: &mut dyn Write, d: &DiffReport) -> io::Result<()> {
         }
     }
     failures(out, &d.failed, d.failed_total)?;
+    straddling(out, &d.straddling, d.straddling_total)?;
     undetermined(out, &d.undetermined)
 }
 
@@ -474,10 +514,10 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         let name = row.name.as_deref().unwrap_or("-");
         let mut line = format!("  {:>10}  {:<16}", row.uid, truncate(name, 16));
         for (c, w) in g.columns.iter().zip(&widths) {
-            let v = row.metrics.get(c.metric).copied();
+            let v = Measure::of(&row.metrics, c.metric);
             line.push_str(&format!(
                 " {:>w$}",
-                v.map_or("-".into(), |v| unit(c.unit, v))
+                v.map_or("-".into(), |v| v.show(|n| unit(c.unit, n)))
             ));
         }
         writeln!(out, "{line}")?;
@@ -497,7 +537,7 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
                 Some(format!(
                     "{} {}",
                     c.metric,
-                    unit(c.unit, *other.get(c.metric)?)
+                    Measure::of(other, c.metric)?.show(|n| unit(c.unit, n))
                 ))
             })
             .collect();

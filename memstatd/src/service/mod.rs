@@ -16,7 +16,8 @@ use crate::report::model::*;
 use crate::report::{self, text};
 use crate::stats::counters::{Counters, SYSCALLS};
 use crate::stats::diff::{self, Side};
-use crate::stats::metrics::{self, Threshold, UidMetrics, Undetermined};
+use crate::stats::measure::Measure;
+use crate::stats::metrics::{self, Decision, Threshold, UidMetrics, Undetermined};
 use crate::stats::state::{
     GenerationInfo, Opened, Snapshot, SnapshotDir, SnapshotMeta, Source, StateError, Store,
 };
@@ -324,7 +325,7 @@ impl Service {
 
     fn report(&self, out: &mut dyn Write, a: &Args, caller: Caller) -> Result<Outcome, DumpError> {
         let report = self.build_report(a, caller)?;
-        let outcome = outcome(&report.failed, &report.undetermined);
+        let outcome = outcome(&report.failed, &report.straddling, &report.undetermined);
         if a.json {
             report::json(out, &report)?;
         } else {
@@ -380,27 +381,25 @@ impl Service {
         } else {
             Vec::new()
         };
-        let failed = if a.fail_if.is_empty() {
-            Vec::new()
-        } else {
+        let mut gate = Gate::default();
+        if !a.fail_if.is_empty() {
             let per_uid = metrics::per_uid(&window);
             let empty = UidMetrics::new();
             let mut uids: Vec<u32> = rows.iter().map(|r| r.uid).collect();
             uids.extend(per_uid.keys());
             uids.sort_unstable();
             uids.dedup();
-            let mut failed = Vec::new();
             for uid in uids {
                 let m = per_uid.get(&uid).unwrap_or(&empty);
-                failed.extend(crossings(&a.fail_if, uid, None, m));
+                crossings(&mut gate, &a.fail_if, uid, None, m);
             }
-            failed
-        };
+        }
         let uids_total = rows.len();
         if let Some(top) = a.top {
             rows.truncate(top);
         }
-        let (failed, failed_total) = listed(failed);
+        let (failed, failed_total) = listed(gate.failed);
+        let (straddling, straddling_total) = listed(gate.straddling);
         let mut report = Report {
             schema: SCHEMA,
             kind: "report",
@@ -453,6 +452,8 @@ impl Service {
             daemon: has(Section::Daemon).then(|| e.daemon_view()),
             failed,
             failed_total,
+            straddling,
+            straddling_total,
             undetermined,
             withheld: Vec::new(),
         };
@@ -525,13 +526,13 @@ impl Service {
             metrics::per_uid(&later.window),
         );
         let empty = UidMetrics::new();
-        let mut failed = Vec::new();
+        let mut gate = Gate::default();
         for &uid in changes.keys() {
             let (f, t) = (
                 ma.get(&uid).unwrap_or(&empty),
                 mb.get(&uid).unwrap_or(&empty),
             );
-            failed.extend(crossings(&a.fail_if, uid, Some(f), t));
+            crossings(&mut gate, &a.fail_if, uid, Some(f), t);
         }
         let mut uids: Vec<UidDiff> = changes
             .into_iter()
@@ -547,7 +548,8 @@ impl Service {
         if let Some(top) = a.top {
             uids.truncate(top);
         }
-        let (failed, failed_total) = listed(failed);
+        let (failed, failed_total) = listed(gate.failed);
+        let (straddling, straddling_total) = listed(gate.straddling);
         let d = DiffReport {
             schema: SCHEMA,
             kind: "diff",
@@ -568,9 +570,11 @@ impl Service {
             not_compared: diff::not_compared(from_side, to_side),
             failed,
             failed_total,
+            straddling,
+            straddling_total,
             undetermined,
         };
-        let outcome = outcome(&d.failed, &d.undetermined);
+        let outcome = outcome(&d.failed, &d.straddling, &d.undetermined);
         if a.json {
             report::json(out, &d)?;
         } else {
@@ -600,44 +604,74 @@ fn listed(mut failed: Vec<Crossing>) -> (Vec<Crossing>, usize) {
 }
 
 /// A gate fails when a threshold was crossed, and when one could not be
-/// decided: it never passes on counts it could not see.
-fn outcome(failed: &[Crossing], undetermined: &[Undetermined]) -> Outcome {
-    if failed.is_empty() && undetermined.is_empty() {
+/// decided: it never passes on counts it could not see, nor on an interval
+/// that lies on both sides of its bound.
+fn outcome(failed: &[Crossing], straddling: &[Crossing], undetermined: &[Undetermined]) -> Outcome {
+    if failed.is_empty() && straddling.is_empty() && undetermined.is_empty() {
         Outcome::Done
     } else {
         Outcome::ThresholdCrossed
     }
 }
 
-/// The thresholds one UID's metrics cross. Without a diff `from` is `None`.
+/// The thresholds one UID's metrics cross, into `gate.failed`, and those
+/// whose metric's interval (an estimate's or a bracket's) lies on both sides
+/// of the bound, into `gate.straddling`. Without a diff `from` is `None`.
 fn crossings(
+    gate: &mut Gate,
     thresholds: &[Threshold],
     uid: u32,
     from: Option<&UidMetrics>,
     to: &UidMetrics,
-) -> Vec<Crossing> {
+) {
     let value = |m: &UidMetrics, metric: &str| {
-        m.get(metric)
-            .copied()
-            .or_else(|| metrics::defaults_to_zero(metric).then_some(0))
+        Measure::of(m, metric)
+            .or_else(|| metrics::defaults_to_zero(metric).then_some(Measure::ZERO))
     };
-    thresholds
-        .iter()
-        .filter_map(|t| {
-            let to_v = value(to, &t.metric)?;
-            let from_v = match from {
-                Some(f) => Some(value(f, &t.metric)?),
-                None => None,
-            };
-            t.crossed(from_v, to_v).then(|| Crossing {
-                threshold: t.text.clone(),
-                uid,
-                metric: t.metric.clone(),
-                from: from_v,
-                to: to_v,
-            })
-        })
-        .collect()
+    for t in thresholds {
+        let Some(to_v) = value(to, &t.metric) else {
+            continue;
+        };
+        let from_v = match from {
+            Some(f) => match value(f, &t.metric) {
+                Some(v) => Some(v),
+                None => continue,
+            },
+            None => None,
+        };
+        let point = |m: Measure| match m {
+            Measure::Exact(v) | Measure::Estimate { value: v, .. } => v,
+            Measure::Bracket { hi, .. } => hi,
+        };
+        let exact = from_v
+            .into_iter()
+            .chain([to_v])
+            .all(|m| m.kind() == "exact");
+        let crossing = |range: Option<[f64; 2]>| Crossing {
+            threshold: t.text.clone(),
+            uid,
+            metric: t.metric.clone(),
+            from: from_v.map(point),
+            to: point(to_v),
+            range,
+        };
+        let range = || {
+            let (lo, hi) = t.compared(from_v, to_v)?;
+            (!exact).then_some([lo, hi])
+        };
+        match t.decide(from_v, to_v) {
+            Decision::Clear => {}
+            Decision::Crossed => gate.failed.push(crossing(range())),
+            Decision::Straddles => gate.straddling.push(crossing(range())),
+        }
+    }
+}
+
+/// What the thresholds made of every UID checked.
+#[derive(Default)]
+struct Gate {
+    failed: Vec<Crossing>,
+    straddling: Vec<Crossing>,
 }
 
 /// Diff rows by the size of the change of the `--sort` column's metric.

@@ -15,6 +15,7 @@
 //! hide a crossing from is undetermined (`metrics::Undetermined`).
 
 use super::counters::{Counters, SYSCALLS};
+use super::measure;
 use super::metrics::{
     self, defaults_to_zero, group_of, percent, Bound, Span, Threshold, UidMetrics, Undetermined,
 };
@@ -72,6 +73,25 @@ pub(crate) struct Change {
     pub(crate) delta: i128,
     /// Percent of `from`; `None` (JSON null) when `from` is 0 and `to` is not.
     pub(crate) percent: Option<f64>,
+    /// For an estimate: the half-width of the delta's 95% confidence
+    /// interval, the two sides' together (a bound: the sides' errors may
+    /// partly cancel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ci95: Option<u64>,
+}
+
+impl Change {
+    fn new(metric: &str, from: u64, to: u64, ci95: Option<u64>) -> Self {
+        let p = percent(from, to);
+        Change {
+            metric: metric.to_owned(),
+            from,
+            to,
+            delta: to as i128 - from as i128,
+            percent: p.is_finite().then_some(p),
+            ci95,
+        }
+    }
 }
 
 /// Every UID in either window (or, with `wanted`, those UIDs, idle or
@@ -113,7 +133,7 @@ fn uid_changes(from: &UidMetrics, to: &UidMetrics, compared: &dyn Fn(&str) -> bo
     let names: BTreeSet<&String> = from.keys().chain(to.keys()).chain(&always).collect();
     let mut changes = names
         .into_iter()
-        .filter(|name| compared(name))
+        .filter(|name| compared(name) && !name.ends_with(measure::CI95))
         .filter_map(|name| {
             let (f, t) = match (from.get(name), to.get(name)) {
                 (Some(&f), Some(&t)) => (f, t),
@@ -125,14 +145,12 @@ fn uid_changes(from: &UidMetrics, to: &UidMetrics, compared: &dyn Fn(&str) -> bo
             if f == 0 && t == 0 && !ALWAYS.contains(&name.as_str()) {
                 return None;
             }
-            let p = percent(f, t);
-            Some(Change {
-                metric: name.clone(),
-                from: f,
-                to: t,
-                delta: t as i128 - f as i128,
-                percent: p.is_finite().then_some(p),
-            })
+            let ci = |m: &UidMetrics| m.get(&format!("{name}{}", measure::CI95)).copied();
+            let ci95 = match (ci(from), ci(to)) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+            };
+            Some(Change::new(name, f, t, ci95))
         })
         .collect::<Vec<_>>();
     // The totals first, then the largest changes.
@@ -161,16 +179,7 @@ pub(crate) fn unattributed_changes(a: &Counters, b: &Counters) -> Vec<Change> {
         .filter_map(|(name, &f)| {
             let &t = ub.get(name)?;
             let always = name.starts_with("overflow.");
-            (always || f != 0 || t != 0).then(|| {
-                let p = percent(f, t);
-                Change {
-                    metric: name.clone(),
-                    from: f,
-                    to: t,
-                    delta: t as i128 - f as i128,
-                    percent: p.is_finite().then_some(p),
-                }
-            })
+            (always || f != 0 || t != 0).then(|| Change::new(name, f, t, None))
         })
         .collect()
 }

@@ -16,6 +16,7 @@
 //! empty in what it reads cannot tell whether a UID crossed it.
 
 use super::counters::{Counters, SYSCALLS};
+use super::measure::{self, Measure};
 use crate::math::{percentile, saturating_sum};
 use crate::probes::memory;
 use crate::probes::syscalls::{syscall_name, syscall_number};
@@ -193,7 +194,19 @@ pub(crate) fn check_metric(metric: &str) -> Result<(), String> {
         return Ok(());
     }
     if let Some(spec) = metric.split_once('.').and_then(|(g, _)| memory::spec(g)) {
-        let names = spec.metric_names();
+        if let Some(of) = measure::companion_of(metric) {
+            return Err(format!(
+                "{metric:?} is part of {of:?} (a bracket's bound or an estimate's confidence \
+                 interval): a threshold on {of:?} reads the whole interval"
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for n in spec.metric_names() {
+            let n = measure::companion_of(&n).map_or_else(|| n.clone(), str::to_owned);
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
         return if names.iter().any(|n| n == metric) {
             Ok(())
         } else {
@@ -339,25 +352,71 @@ impl Threshold {
     /// Whether a metric that went from `from` to `to` crosses the threshold.
     /// `from` is `None` outside a diff. A percent change from zero is
     /// infinite, so it crosses any `>` bound when the metric grew.
+    #[cfg(test)]
     pub(crate) fn crossed(&self, from: Option<u64>, to: u64) -> bool {
-        let to_f = to as f64;
-        match (self.bound, from) {
-            (Bound::Value(v), _) => self.op.holds(to_f, v),
-            (Bound::Change(v), Some(from)) => self.op.holds(to_f - from as f64, v),
-            (Bound::Percent(v), Some(from)) => self.op.holds(percent(from, to), v),
-            (_, None) => false,
+        self.decide(from.map(Measure::Exact), Measure::Exact(to)) == Decision::Crossed
+    }
+
+    /// Whether a metric that went from `from` to `to` crosses the threshold,
+    /// over every value their intervals allow (see [`Measure`]). `from` is
+    /// `None` outside a diff. The operators are monotonic, so the two ends of
+    /// the compared interval decide.
+    pub(crate) fn decide(&self, from: Option<Measure>, to: Measure) -> Decision {
+        let Some((lo, hi)) = self.compared(from, to) else {
+            return Decision::Clear;
+        };
+        let v = match self.bound {
+            Bound::Value(v) | Bound::Change(v) | Bound::Percent(v) => v,
+        };
+        match (self.op.holds(lo, v), self.op.holds(hi, v)) {
+            (true, true) => Decision::Crossed,
+            (false, false) => Decision::Clear,
+            _ => Decision::Straddles,
+        }
+    }
+
+    /// The interval of what the threshold compares: the value, the change,
+    /// or the change in percent. Interval arithmetic, so a change between
+    /// two estimates is as wide as their CIs together. `None` for a relative
+    /// bound outside a diff.
+    pub(crate) fn compared(&self, from: Option<Measure>, to: Measure) -> Option<(f64, f64)> {
+        let (to_lo, to_hi) = to.range();
+        match (self.bound, from.map(Measure::range)) {
+            (Bound::Value(_), _) => Some((to_lo, to_hi)),
+            (Bound::Change(_), Some((from_lo, from_hi))) => {
+                Some((to_lo - from_hi, to_hi - from_lo))
+            }
+            (Bound::Percent(_), Some((from_lo, from_hi))) => {
+                Some((percent_f(from_hi, to_lo), percent_f(from_lo, to_hi)))
+            }
+            (_, None) => None,
         }
     }
 }
 
+/// What a threshold makes of one UID's metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Every value the metric's interval allows crosses the bound.
+    Crossed,
+    /// None does.
+    Clear,
+    /// Some do and some don't: it cannot tell.
+    Straddles,
+}
+
 /// The change from `from` to `to` in percent of `from` (±infinity from 0).
 pub(crate) fn percent(from: u64, to: u64) -> f64 {
+    percent_f(from as f64, to as f64)
+}
+
+fn percent_f(from: f64, to: f64) -> f64 {
     if from == to {
         0.0
-    } else if from == 0 {
+    } else if from == 0.0 {
         f64::INFINITY
     } else {
-        (to as f64 - from as f64) * 100.0 / from as f64
+        (to - from) * 100.0 / from
     }
 }
 
@@ -422,6 +481,58 @@ mod tests {
         assert_eq!(t.metric, "syscalls.getppid.count", "numbers become names");
         let t = Threshold::parse(&format!("syscalls.sys_0{nr}.errors>0")).unwrap();
         assert_eq!(t.metric, "syscalls.getppid.errors");
+    }
+
+    #[test]
+    fn intervals_cross_only_when_all_of_them_does() {
+        let t = Threshold::parse("faults.minor>100").unwrap();
+        let est = |value, ci95| Measure::Estimate { value, ci95 };
+        assert_eq!(t.decide(None, est(130, 20)), Decision::Crossed, "110..150");
+        assert_eq!(
+            t.decide(None, est(120, 20)),
+            Decision::Straddles,
+            "100..140"
+        );
+        assert_eq!(t.decide(None, est(70, 30)), Decision::Clear, "40..100");
+        assert_eq!(t.compared(None, est(5, 8)), Some((0.0, 13.0)));
+
+        let t = Threshold::parse("faults.major<=4096").unwrap();
+        let bracket = |lo, hi| Measure::Bracket { lo, hi };
+        assert_eq!(t.decide(None, bracket(1000, 4096)), Decision::Crossed);
+        assert_eq!(t.decide(None, bracket(4000, 4097)), Decision::Straddles);
+        assert_eq!(t.decide(None, bracket(4097, 9000)), Decision::Clear);
+
+        // A change reads both sides' intervals: 200±10 - 150±10 is 30..70.
+        let t = Threshold::parse("faults.minor>+25").unwrap();
+        let (from, to) = (Some(est(150, 10)), est(200, 10));
+        assert_eq!(t.compared(from, to), Some((30.0, 70.0)));
+        assert_eq!(t.decide(from, to), Decision::Crossed);
+        let t = Threshold::parse("faults.minor>+40").unwrap();
+        assert_eq!(t.decide(from, to), Decision::Straddles);
+        // +N%: 140..160 to 190..210 is +18.75% .. +50%.
+        let t = Threshold::parse("faults.minor>+20%").unwrap();
+        assert_eq!(t.compared(from, to), Some((18.75, 50.0)));
+        assert_eq!(t.decide(from, to), Decision::Straddles);
+        assert_eq!(t.decide(None, to), Decision::Clear, "a change needs a diff");
+        // Exact numbers decide as before.
+        assert_eq!(
+            t.decide(Some(Measure::Exact(100)), Measure::Exact(121)),
+            Decision::Crossed
+        );
+    }
+
+    #[test]
+    fn a_threshold_names_the_metric_not_its_companions() {
+        let mut names = Vec::new();
+        for g in memory::GROUPS {
+            names.extend(g.metric_names());
+        }
+        for companion in names.iter().filter(|n| measure::companion_of(n).is_some()) {
+            let e = check_metric(companion).unwrap_err();
+            assert!(e.contains("reads the whole interval"), "{e}");
+            let of = measure::companion_of(companion).unwrap();
+            assert_eq!(check_metric(of), Ok(()), "{of}");
+        }
     }
 
     #[test]

@@ -4,5 +4,6 @@
 
 pub mod counters;
 pub mod diff;
+pub mod measure;
 pub mod metrics;
 pub mod state;
