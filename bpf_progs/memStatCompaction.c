@@ -7,7 +7,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(compaction, struct compaction_stats, HASH, ARRAY)
+MEMORY_GROUP(compaction, struct compaction_stats, HASH, ARRAY, RARE_UID_ENTRIES)
 DEFINE_BPF_MAP(compaction_start, LRU_HASH, uint32_t, struct stall_start, STALL_START_ENTRIES)
 
 /* compaction:mm_compaction_end, every kernel here. */

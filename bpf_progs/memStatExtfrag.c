@@ -7,7 +7,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(extfrag, struct extfrag_stats, PERCPU_HASH, PERCPU_ARRAY)
+MEMORY_GROUP(extfrag, struct extfrag_stats, HASH, ARRAY, RARE_UID_ENTRIES)
 
 /* kmem:mm_page_alloc_extfrag, every kernel here. */
 struct extfrag_args {
@@ -27,12 +27,12 @@ DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc_extfrag", AID_ROOT, AID_MEMSTAT, 
     struct extfrag_stats* s = extfrag_stats(current_uid());
     if (!s) return 0;
     const int32_t order = args->fallback_order;
-    s->fallback_order[order_slot(order < 0 ? 0 : (uint32_t)order)] += w;
-    s->alloc_class[mt_class(args->alloc_migratetype)] += w;
-    s->fallback_class[mt_class(args->fallback_migratetype)] += w;
-    if (args->change_ownership) s->ownership_changes += w;
+    __sync_fetch_and_add(&s->fallback_order[order_slot(order < 0 ? 0 : (uint32_t)order)], w);
+    __sync_fetch_and_add(&s->alloc_class[mt_class(args->alloc_migratetype)], w);
+    __sync_fetch_and_add(&s->fallback_class[mt_class(args->fallback_migratetype)], w);
+    if (args->change_ownership) __sync_fetch_and_add(&s->ownership_changes, w);
     const struct group_config* c = extfrag_settings();
-    if (c && order >= 0 && (uint32_t)order < c->param[0]) s->fragmenting += w;
+    if (c && order >= 0 && (uint32_t)order < c->param[0]) __sync_fetch_and_add(&s->fragmenting, w);
     return 0;
 }
 

@@ -9,13 +9,13 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(faults, struct faults_stats, PERCPU_HASH, PERCPU_ARRAY)
+MEMORY_GROUP(faults, struct faults_stats, HASH, ARRAY, BUSY_UID_ENTRIES)
 
 static inline __always_inline void count_fault(void) {
     const uint32_t w = faults_weight();
     if (!w) return;
     struct faults_stats* s = faults_stats(current_uid());
-    if (s) s->faults += w;
+    if (s) __sync_fetch_and_add(&s->faults, w);
 }
 
 DEFINE_BPF_PROG("tracepoint/exceptions/page_fault_user", AID_ROOT, AID_MEMSTAT, tp_fault_user)
@@ -33,7 +33,7 @@ DEFINE_BPF_PROG("perf_event/page_faults", AID_ROOT, AID_MEMSTAT, pe_page_faults)
 DEFINE_BPF_PROG("perf_event/major_faults", AID_ROOT, AID_MEMSTAT, pe_major_faults)
 (void* ctx __unused) {
     struct faults_stats* s = faults_stats(current_uid());
-    if (s) s->major++;
+    if (s) __sync_fetch_and_add(&s->major, 1);
     return 0;
 }
 

@@ -7,7 +7,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(oom, struct oom_stats, HASH, ARRAY)
+MEMORY_GROUP(oom, struct oom_stats, HASH, ARRAY, RARE_UID_ENTRIES)
 
 /* oom:mark_victim from 6.9, and LTS 5.10.235, 6.1.130 and the 5.15/6.6 backports. */
 struct mark_victim_args {

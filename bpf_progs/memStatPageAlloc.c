@@ -4,7 +4,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(pagealloc, struct pagealloc_stats, PERCPU_HASH, PERCPU_ARRAY)
+MEMORY_GROUP(pagealloc, struct pagealloc_stats, HASH, ARRAY, BUSY_UID_ENTRIES)
 
 /* kmem:mm_page_alloc from 5.19 (6.1 ... 6.18): gfp_flags is an unsigned long. */
 struct page_alloc_args {
@@ -38,11 +38,11 @@ static inline __always_inline void count_alloc(uint64_t pfn, uint32_t order, int
     struct pagealloc_stats* s = pagealloc_stats(current_uid());
     if (!s) return;
     if (pfn == ~0ull) {
-        s->alloc_failed += w;
+        __sync_fetch_and_add(&s->alloc_failed, w);
         return;
     }
-    s->alloc[order_slot(order)] += w;
-    s->alloc_class[mt_class(migratetype)] += w;
+    __sync_fetch_and_add(&s->alloc[order_slot(order)], w);
+    __sync_fetch_and_add(&s->alloc_class[mt_class(migratetype)], w);
 }
 
 DEFINE_BPF_PROG("tracepoint/kmem/mm_page_alloc", AID_ROOT, AID_MEMSTAT, tp_page_alloc)
@@ -62,7 +62,7 @@ DEFINE_BPF_PROG("tracepoint/kmem/mm_page_free", AID_ROOT, AID_MEMSTAT, tp_page_f
     const uint32_t w = pagealloc_weight();
     if (!w) return 0;
     struct pagealloc_stats* s = pagealloc_stats(current_uid());
-    if (s) s->free[order_slot(args->order)] += w;
+    if (s) __sync_fetch_and_add(&s->free[order_slot(args->order)], w);
     return 0;
 }
 

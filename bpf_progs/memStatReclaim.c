@@ -6,7 +6,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(reclaim, struct reclaim_stats, HASH, ARRAY)
+MEMORY_GROUP(reclaim, struct reclaim_stats, HASH, ARRAY, RARE_UID_ENTRIES)
 DEFINE_BPF_MAP(reclaim_start, LRU_HASH, uint32_t, struct stall_start, STALL_START_ENTRIES)
 
 #define STALL_DIRECT 1

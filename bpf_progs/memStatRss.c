@@ -8,7 +8,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(rss, struct rss_stats, PERCPU_HASH, PERCPU_ARRAY)
+MEMORY_GROUP(rss, struct rss_stats, PERCPU_HASH, PERCPU_ARRAY, RARE_UID_ENTRIES)
 DEFINE_BPF_MAP(rss_mm, LRU_HASH, uint32_t, struct rss_mm, RSS_MM_ENTRIES)
 
 /* kmem:rss_stat, every kernel here. */

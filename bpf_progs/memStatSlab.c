@@ -5,7 +5,7 @@
  */
 #include "memstat_group.h"
 
-MEMORY_GROUP(slab, struct slab_stats, PERCPU_HASH, PERCPU_ARRAY)
+MEMORY_GROUP(slab, struct slab_stats, HASH, ARRAY, BUSY_UID_ENTRIES)
 
 /*
  * kmem:kmalloc (every kernel here), kmem:kmalloc_node (5.10, 5.15) and
@@ -48,13 +48,13 @@ static inline __always_inline void count_alloc(bool cache, uint64_t ptr, uint64_
     struct slab_stats* s = slab_stats(current_uid());
     if (!s) return;
     if (!ptr) {
-        s->failed += w;
+        __sync_fetch_and_add(&s->failed, w);
         return;
     }
     uint64_t* n = cache ? &s->cache_alloc : &s->kmalloc;
-    n[0] += w;
-    n[1] += req * w;
-    n[2] += alloc * w;
+    __sync_fetch_and_add(&n[0], w);
+    __sync_fetch_and_add(&n[1], req * w);
+    __sync_fetch_and_add(&n[2], alloc * w);
 }
 
 DEFINE_BPF_PROG("tracepoint/kmem/kmalloc", AID_ROOT, AID_MEMSTAT, tp_kmalloc)
@@ -81,7 +81,7 @@ DEFINE_BPF_PROG("tracepoint/kmem/kfree", AID_ROOT, AID_MEMSTAT, tp_kfree)
     const uint32_t w = slab_weight();
     if (!w) return 0;
     struct slab_stats* s = slab_stats(current_uid());
-    if (s) s->kfree += w;
+    if (s) __sync_fetch_and_add(&s->kfree, w);
     return 0;
 }
 
@@ -91,7 +91,7 @@ DEFINE_BPF_PROG("tracepoint/kmem/kmem_cache_free", AID_ROOT, AID_MEMSTAT, tp_cac
     const uint32_t w = slab_weight();
     if (!w) return 0;
     struct slab_stats* s = slab_stats(current_uid());
-    if (s) s->cache_free += w;
+    if (s) __sync_fetch_and_add(&s->cache_free, w);
     return 0;
 }
 

@@ -11,12 +11,29 @@
 
 /* ---- syscalls group (memStatSyscalls.c) ---- */
 
-/* Distinct (uid, syscall) pairs kept. Beyond this, calls go to the overflow bucket. */
-#define SYSCALL_COUNTS_ENTRIES 16384
+/*
+ * UIDs with a row of their own: per-CPU counts of every syscall number below
+ * SYSCALL_ROW_WIDTH, reached through a per-CPU one-entry cache. A UID gets a
+ * row once one of its syscalls has been counted SYSCALL_ROW_CLAIM_AT times in
+ * syscall_counts, or when syscall_counts has no room for it, while rows are
+ * free; rows are never given back.
+ */
+#define SYSCALL_ROWS 8
+/* Syscall numbers a row holds: every number of the arm64, arm, x86_64 and x86 tables. */
+#define SYSCALL_ROW_WIDTH 512
+#define SYSCALL_ROW_CLAIM_AT 1024
+/* syscall_row_of: the UIDs holding rows, and claims in progress (at most one per CPU). */
+#define SYSCALL_ROW_OF_ENTRIES 64
+/* syscall_row_of value of a claim in progress; syscall_cache row of a UID with no row yet. */
+#define SYSCALL_ROW_PENDING 0xFFFFFFFEu
+/* syscall_row_of and syscall_cache row of a UID that found every row taken: it has none for good. */
+#define SYSCALL_ROW_NONE 0xFFFFFFFFu
+/* Distinct (uid, syscall) pairs of the shared table: UIDs with no row, numbers past a row. */
+#define SYSCALL_COUNTS_ENTRIES 4096
 /* Threads whose syscall start time can be held at once in latency mode (LRU). */
-#define SYSCALL_START_ENTRIES 8192
+#define SYSCALL_START_ENTRIES 4096
 /* UIDs with their own latency histogram; the rest share the overflow histogram. */
-#define SYSCALL_LATENCY_ENTRIES 2048
+#define SYSCALL_LATENCY_ENTRIES 512
 /* log2(ns) buckets: bucket b holds [2^b, 2^(b+1)) ns; the last one is open-ended. */
 #define LATENCY_BUCKETS 32
 
@@ -28,6 +45,35 @@ struct syscall_key {
 struct syscall_counts {
     uint64_t count;
     uint64_t errors; /* calls that returned a negative value */
+};
+
+/* One UID's counts, indexed by syscall number. */
+struct syscall_row {
+    struct syscall_counts calls[SYSCALL_ROW_WIDTH];
+};
+
+/* The thread this CPU counted last, its real UID and the UID's row. */
+struct syscall_cache {
+    uint64_t generation; /* syscall_watch's when filled: valid while it has not moved */
+    uint32_t tid;        /* 0: empty (no syscall returns to the idle task) */
+    uint32_t uid;
+    uint32_t row; /* a row, SYSCALL_ROW_PENDING or SYSCALL_ROW_NONE */
+    uint32_t reserved;
+};
+
+/* 64-bit words of syscall_watch's bitmap: one bit per number below SYSCALL_ROW_WIDTH. */
+#define SYSCALL_WATCH_WORDS (SYSCALL_ROW_WIDTH / 64)
+
+/*
+ * What invalidates every CPU's syscall_cache. memstatd writes it whole before
+ * it attaches the programs (nothing else writes it then); the programs only
+ * add to generation.
+ */
+struct syscall_watch {
+    uint64_t generation;
+    /* Syscall numbers after whose return the thread may have another real UID
+     * or thread id, of the native and the compat ABI: bit nr % 64 of word nr / 64. */
+    uint64_t calls[SYSCALL_WATCH_WORDS];
 };
 
 /* Written by memstatd; latency_epoch 0 = latency mode off. */
@@ -51,7 +97,7 @@ struct latency_hist {
  * matched. Counters only grow.
  */
 struct syscall_overflow {
-    uint64_t count;                     /* calls with no room in syscall_counts */
+    uint64_t count;                     /* calls with no row and no room in syscall_counts */
     uint64_t errors;                    /* ... of which failed */
     uint64_t latency[LATENCY_BUCKETS];  /* samples of UIDs with no room in syscall_latency */
     uint64_t start_dropped;             /* sys_enter could not store a start time */
@@ -61,23 +107,41 @@ struct syscall_overflow {
 /* ---- memory groups (memStat<Group>.c, built on memstat_group.h) ---- */
 
 /*
- * Each memory group keeps one value per UID in <group>_uid; UIDs beyond
- * MEMORY_UID_ENTRIES share the <group>_other bucket. Values are arrays of u64
- * slots: counters only grow; peaks (rss) only grow within an epoch.
+ * Each memory group keeps one value per UID in <group>_uid; UIDs beyond its
+ * capacity share the <group>_other bucket. Values are arrays of u64 slots:
+ * counters only grow; peaks (rss) only grow within an epoch. A phone runs
+ * about 300 UIDs at once. Every table is preallocated, so its capacity is
+ * kernel memory whether used or not.
  */
+/* The most UIDs a per-UID table holds (taskexit_uid); no group's is larger. */
 #define MEMORY_UID_ENTRIES 1024
+/* Groups whose events every running UID makes: pagealloc, slab, memsyscalls, faults. */
+#define BUSY_UID_ENTRIES 512
+/*
+ * Rare events, which few UIDs make (extfrag, reclaim, compaction, oom), and
+ * rss, whose per-CPU values (peaks) cost one copy per possible CPU and which
+ * runs only when switched on to look into a few apps.
+ */
+#define RARE_UID_ENTRIES 256
 /* Page orders 0..10 each; the last slot also counts any larger order. */
 #define ORDERS 12
 /* Migratetype classes: unmovable, movable, reclaimable, other (highatomic, CMA, isolate). */
 #define MT_CLASSES 4
 /* Stall latency, log2(us): bucket b holds [2^b, 2^(b+1)) us (b = 0 also < 1 us); the last is open-ended. */
 #define STALL_BUCKETS 24
-/* Threads whose begin event waits for its end (reclaim, compaction, kswapd). */
-#define STALL_START_ENTRIES 8192
-/* Processes whose RSS by type is followed (rss). */
-#define RSS_MM_ENTRIES 8192
-/* Processes whose last brk is remembered (memsyscalls). */
-#define BRK_ENTRIES 8192
+/*
+ * An LRU map below evicts its oldest entry when a CPU finds no free one,
+ * which can happen while others hold up to 128 free entries each in their
+ * local lists: each is sized for what a phone has at once plus that.
+ */
+/* Threads whose begin event waits for its end (reclaim, compaction, kswapd): few at once. */
+#define STALL_START_ENTRIES 1024
+/* Processes whose RSS by type is followed (rss): 1,000 to 2,000 on a phone. */
+#define RSS_MM_ENTRIES 4096
+/* Processes whose break is followed (memsyscalls: brk growth): Android's allocators use mmap. */
+#define BRK_ENTRIES 1024
+/* memsyscalls' param: the session, renewed by memstatd at every attach (never 0). */
+#define MEMSYSCALLS_PARAM_SESSION 0
 /* enum compact_result values 0..8; the last slot counts any other. */
 #define COMPACT_RESULTS 10
 /* mm counters of kmem:rss_stat: file, anon, swap entries, shmem. */
@@ -89,16 +153,15 @@ struct syscall_overflow {
 #define GROUP_MODE_UNSET 0
 #define GROUP_MODE_OFF 1
 #define GROUP_MODE_ON 2
-/* A param slot with no value (a syscall this architecture lacks). */
-#define PARAM_NONE 0xFFFFFFFFu
+#define GROUP_MODE_DUTY 3 /* attached for a window now and then, counting while not paused */
 
 /* <group>_config, written by memstatd. */
 struct group_config {
     uint32_t mode;         /* GROUP_MODE_*: UNSET means memstatd applies the default */
     uint32_t sample_every; /* count one event in N, as N; 0 and 1 count every event */
     uint32_t epoch;        /* peaks start again when it changes (rss) */
-    uint32_t reserved;
-    uint32_t param[GROUP_PARAMS]; /* memsyscalls: syscall numbers; extfrag: pageblock order */
+    uint32_t paused;       /* non-zero: count nothing (a duty window is closed) */
+    uint32_t param[GROUP_PARAMS]; /* extfrag: pageblock order; memsyscalls: session */
 };
 
 /* A stall: time from a begin event to its end in the same thread. */
@@ -198,8 +261,78 @@ struct rss_mm {
     int64_t size[RSS_MEMBERS];
 };
 
-/* memStatMemSyscalls: raw_syscalls:sys_enter of the memory syscalls. */
+/* memStatMemSyscalls: syscalls:sys_enter_<call> (brk: sys_exit_brk), or mmap:vm_unmapped_area. */
 struct memsyscall_stats {
     uint64_t calls[MEM_SYSCALLS];
     uint64_t bytes[MEM_SYSCALLS]; /* length asked for; brk: growth of the break */
+};
+
+/* ---- task counters (memStatTaskExit.c) ---- */
+
+/* Processes whose exited threads' counts memstatd has not yet taken (taskexit_dead). */
+#define TASK_DEAD_ENTRIES 4096
+/* UIDs whose held adjustments memstatd keeps (taskexit_held). */
+#define TASK_HELD_ENTRIES 1024
+/* Bytes of a task_struct copied for self-calibration (from its start). */
+#define TASK_WINDOW_BYTES 16384
+
+/*
+ * Where the kernel keeps what the exit program reads, written by memstatd
+ * from kernel BTF or self-calibration. Offsets are in bytes; word is the size
+ * of an unsigned long (4 or 8). The program counts nothing until configured.
+ */
+struct task_config {
+    uint32_t configured;    /* non-zero once the fault offsets below are set */
+    uint32_t calibrate_tid; /* copy this thread's task_struct at its exit (0: none) */
+    uint32_t word;          /* sizeof(unsigned long) in the kernel */
+    uint32_t min_flt;       /* task_struct.min_flt */
+    uint32_t maj_flt;       /* task_struct.maj_flt */
+    uint32_t signal;        /* task_struct.signal (0: peak RSS at exit not read) */
+    uint32_t maxrss;        /* signal_struct.maxrss (pages) */
+    uint32_t reserved;
+};
+
+/* Faults of a UID's exited threads (taskexit_uid, taskexit_other). */
+struct task_faults {
+    uint64_t minor;
+    uint64_t major;
+};
+
+/*
+ * A process's exited threads (taskexit_dead, by tgid): their faults, the
+ * process's peak RSS as its signal_struct held it at the last exit (pages),
+ * the UID of the last exit, and how many threads exited.
+ */
+struct task_dead {
+    uint64_t minor;
+    uint64_t major;
+    uint64_t maxrss_pages;
+    uint32_t uid;
+    uint32_t exits;
+};
+
+/*
+ * Per-UID corrections memstatd keeps in the kernel so that they outlive it
+ * (taskexit_held): adjustments for processes that changed UID or lost
+ * counts at exit, and the last values it reported (counts never go back).
+ */
+struct task_held {
+    int64_t adjust_minor;
+    int64_t adjust_major;
+    uint64_t reported_minor;
+    uint64_t reported_major;
+};
+
+/* Exits the program could not account (taskexit_drops), counters only grow. */
+struct task_drops {
+    uint64_t unconfigured; /* exits before memstatd wrote the offsets */
+    uint64_t read_failed;  /* a task_struct read failed */
+    uint64_t dead_full;    /* taskexit_dead had no room for the process */
+    uint64_t uid_full;     /* taskexit_uid had no room: counted in taskexit_other */
+};
+
+/* One copy of a task_struct's first TASK_WINDOW_BYTES (self-calibration). */
+struct task_window {
+    uint64_t tid;
+    uint8_t bytes[TASK_WINDOW_BYTES];
 };

@@ -1,9 +1,11 @@
 /*
  * What every memory probe group shares: its maps and the helpers its
- * programs use. MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP) defines
+ * programs use. MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP, UIDS) defines
  *
- *   g_uid     UID -> Value (UID_MAP: PERCPU_HASH for hot events, HASH for rare ones)
- *   g_other   the Value of every UID that found g_uid full (PERCPU_ARRAY or ARRAY)
+ *   g_uid     UID -> Value, UIDS entries (UID_MAP: HASH, values shared by
+ *             every CPU and added to atomically; PERCPU_HASH where a value
+ *             keeps peaks, which a shared value could only raise racily)
+ *   g_other   the Value of every UID that found g_uid full (ARRAY or PERCPU_ARRAY)
  *   g_config  struct group_config, written by memstatd
  *   g_zero    one zeroed Value: new entries are inserted from it, since a
  *             Value can be larger than the 512-byte BPF stack
@@ -26,8 +28,8 @@
 
 #include "memstat_abi.h"
 
-#define MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP)                                                 \
-    DEFINE_BPF_MAP_RO(g##_uid, UID_MAP, uint32_t, Value, MEMORY_UID_ENTRIES, AID_MEMSTAT)          \
+#define MEMORY_GROUP(g, Value, UID_MAP, OTHER_MAP, UIDS)                                           \
+    DEFINE_BPF_MAP_RO(g##_uid, UID_MAP, uint32_t, Value, UIDS, AID_MEMSTAT)                        \
     DEFINE_BPF_MAP_RO(g##_other, OTHER_MAP, uint32_t, Value, 1, AID_MEMSTAT)                       \
     DEFINE_BPF_MAP_GRW(g##_config, ARRAY, uint32_t, struct group_config, 1, AID_MEMSTAT)           \
     DEFINE_BPF_MAP(g##_zero, ARRAY, uint32_t, Value, 1)                                            \
@@ -52,9 +54,10 @@
         return bpf_##g##_config_lookup_elem(&zero);                                                \
     }                                                                                              \
                                                                                                    \
-    /* One event in sample_every counts, as sample_every events. */                                \
+    /* One event in sample_every counts, as sample_every events; none while paused. */             \
     static inline __always_inline __unused uint32_t g##_weight(void) {                             \
         const struct group_config* c = g##_settings();                                             \
+        if (c && c->paused) return 0;                                                              \
         const uint32_t n = c ? c->sample_every : 1;                                                \
         if (n <= 1) return 1;                                                                      \
         const uint32_t zero = 0;                                                                   \

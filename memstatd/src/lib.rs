@@ -18,6 +18,7 @@ pub mod report;
 pub mod service;
 pub mod stats;
 pub mod system;
+pub mod tasks;
 #[cfg(test)]
 mod testing;
 pub mod transport;

@@ -8,13 +8,14 @@
 #    kernel.bpf_stats_enabled=1, one run of the group's workload gives the
 #    average time per program run (`--section self`: programs[].run_count,
 #    avg_ns). With stats off again, the workload runs REPS times with the
-#    group off, on and (samplable groups) at 1/16, in rotating order, as its
+#    group off, on and (pagealloc, slab) at 1/16, in rotating order, as its
 #    own UID, pinned to one CPU; the wall-clock time it adds per event is the
 #    median over repetitions of (time on - time off), divided by the events
 #    the group counted for that UID in its on runs (the median of them). The
 #    workload's CPU time (wait4) is shown the same way: less sensitive to
-#    other work on the machine. memsyscalls runs on every syscall, so its
-#    cost on other syscalls (getppid) is measured too.
+#    other work on the machine. memsyscalls' syscall events hook every
+#    syscall's entry and exit (the kernel checks whether a program is on that
+#    syscall), so its cost on other syscalls (getppid) is measured too.
 #    extfrag, reclaim, compaction and oom see rare events: their cost comes
 #    from BPF stats in step 2, when events occur there at all.
 # 2. Event rates of a busy mix: every group on, stats on, parallel loops of
@@ -23,12 +24,24 @@
 #    the groups' counters' deltas over every UID, per second; the CPU cost is
 #    rate x cost per event, in percent of one CPU. Then the same for a
 #    compile mix: one loop per CPU compiling that file (the CC columns).
-# 3. The table: group, events per second, ns per event, % of one CPU, and a
-#    suggested default from the busy mix (on at 1% of one CPU or less; else
-#    1/16 if that is 1% or less; else off).
+# 3. The table: group, events per second, ns per event, % of one CPU at
+#    full rate (`--probe GROUP=on`, the reference), and a suggested mode.
+# 4. The shipped defaults, source by source, at the busy mix's rates, and
+#    their total against the goal of 1% of one CPU:
+#    - task counters (faults and rss): the exit program's BPF ns per run x
+#      exits per second (BPF stats, busy mix), and the /proc polls: the CPU
+#      of the last poll, as the daemon's probes line reports it (read during
+#      the busy mix), over the poll period it reports;
+#    - duty-cycled groups (the probes line says which, and W/P): full-rate
+#      %CPU x W/P, plus memstatd's CPU for one attach and detach per period,
+#      measured as the mean of DUTY_CYCLES on/off switches (requests
+#      included: an upper bound);
+#    - the rare groups, always on: their programs' time (BPF stats).
+#    faults' and rss' per-event programs are off by default and not counted.
 #
-# Environment: REPS (9), BUSY_SECONDS (10). memstatd gets its own pins,
-# socket and state, removed on exit; kernel.bpf_stats_enabled is restored.
+# Environment: REPS (9), BUSY_SECONDS (10), DUTY_CYCLES (20). memstatd gets
+# its own pins, socket and state, removed on exit; kernel.bpf_stats_enabled
+# is restored.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -46,7 +59,7 @@ reps=${REPS:-9}
 busy_seconds=${BUSY_SECONDS:-10}
 bench_uid=61790 # the per-group workloads
 busy_uid=61791  # the busy mix
-bin=$PWD/target/release
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release
 pins=/sys/fs/bpf/memstat-cost-$$
 work=$(mktemp -d /tmp/memstat-cost.XXXXXX)
 chmod 0755 "$work"
@@ -101,7 +114,7 @@ memstat --section probes --json >"$work/defaults.json"
 
 # The analysis: JSON files in, numbers out.
 cat >"$work/cost.py" <<'EOF'
-import json, os, shutil, statistics, sys, time
+import json, os, re, shutil, statistics, sys, time
 
 WORK = os.path.dirname(os.path.abspath(__file__))
 GROUPS = ["faults", "pagealloc", "slab", "extfrag", "reclaim", "compaction", "oom", "rss", "memsyscalls"]
@@ -109,6 +122,7 @@ SAMPLABLE = {"faults", "pagealloc", "slab", "extfrag", "rss"}
 RARE = ["extfrag", "reclaim", "compaction", "oom"]
 SECTIONS = {
     "tracepoint/raw_syscalls/sys_exit": "syscalls",
+    "tracepoint/raw_syscalls/sys_enter": "syscalls",
     "tracepoint/exceptions/page_fault_user": "faults",
     "perf_event/page_faults": "faults",
     "perf_event/major_faults": "faults",
@@ -135,7 +149,7 @@ def events(group, m):
     """A group's events in one UID's metrics (None: it counts none, rss)."""
     g = lambda k: m.get(k, 0)
     if group == "faults":
-        return g("faults")
+        return g("events.all")
     if group == "pagealloc":
         return g("allocs") + g("frees")
     if group == "slab":
@@ -174,14 +188,12 @@ def syscalls(report, uid=None):
     return n
 
 
-def program_group(section, seen_enter):
+def program_group(section):
     """The group of a program: by its object (`memStatFaults:tracepoint/...`
     names memStatFaults), else by its section."""
     obj = section.rpartition(":")[0]
     if obj.startswith("memStat"):
         return obj[len("memStat"):].lower()
-    if section == "tracepoint/raw_syscalls/sys_enter":
-        return "memsyscalls" if seen_enter else "syscalls"
     for prefix, name in PREFIXES.items():
         if section.startswith(prefix):
             return name
@@ -191,10 +203,9 @@ def program_group(section, seen_enter):
 def programs(report):
     """Per group: (runs, ns) of its programs (avg_ns is truncated: ns is
     run_count * avg_ns, short by under 1 ns per run counted so far)."""
-    out, seen_enter = {}, False
+    out = {}
     for p in report["self"]["programs"]:
-        g = program_group(p["section"], seen_enter)
-        seen_enter |= p["section"] == "tracepoint/raw_syscalls/sys_enter"
+        g = program_group(p["section"])
         if g is None:
             continue
         runs, avg = p.get("run_count") or 0, p.get("avg_ns") or 0
@@ -316,8 +327,9 @@ def mix(name, res):
                        pct16=pct(row["rate"], r.get("ns_16")))
             other = res.get("memsyscalls-other", {}).get("ns_on")
             if g == "memsyscalls" and other is not None:
-                # Its program runs on every syscall: memory syscalls cost
-                # ns_on, the others what getppid's cost.
+                # Its events hook every syscall: memory syscalls cost
+                # ns_on, the others what getppid's cost (fork and exec
+                # programs: in BPF %CPU only).
                 row["pct"] += pct(max(all_sys - row["rate"], 0), other)
                 row["other_ns"] = other
         out[g] = row
@@ -344,6 +356,10 @@ def cmd_table(main, second=None):
         default = "on" if d.get("state") == "live" else "off"
         if d.get("state") == "live" and d.get("sample_every", 1) > 1:
             default = f"1/{d['sample_every']}"
+        elif "duty-cycled" in d.get("detail", ""):
+            default = "duty"
+        elif d.get("detail", "").startswith("task counters"):
+            default = "tasks"
         r = m[g]
         cc = c[g] if c else {}
         if r["pct"] is None and g in RARE:
@@ -378,7 +394,7 @@ def cmd_table(main, second=None):
         print("rss counts no events (it keeps peaks): its events are its program's runs (BPF stats).")
     ms = m["memsyscalls"]
     if "other_ns" in ms:
-        print(f"memsyscalls' program runs on every syscall: {fmt_int(m['all_syscalls'])} syscalls/s, "
+        print(f"memsyscalls' syscall events hook every syscall: {fmt_int(m['all_syscalls'])} syscalls/s, "
               f"{fmt_int(ms['rate'])} of them memory syscalls at {ms['ns']:.1f} ns, the rest at "
               f"{ms['other_ns']:.1f} ns (as getppid); its %CPU counts both.")
     for label, x in (("busy mix", m), ("compile mix", c)):
@@ -391,8 +407,78 @@ def cmd_table(main, second=None):
         print("over 1% of one CPU at the compile mix's rates: " + (", ".join(over_c) if over_c else "none"))
 
 
+def cmd_defaults(main):
+    """Step 4: each source's share of one CPU at the shipped defaults, at the
+    busy mix's rates, and the total against the 1% goal."""
+    defaults = {p["group"]: p for p in load("defaults.json")["probes"]}
+    busy = {p["group"]: p for p in load(f"{main}.probes.json")["probes"]}
+    res = {}
+    for g in GROUPS + ["memsyscalls-other"]:
+        try:
+            res[g] = load(f"res-{g}.json")
+        except FileNotFoundError:
+            pass
+    m, cycle = mix(main, res), load("duty-cycle.json")
+    a, b = load(f"{main}.0.json"), load(f"{main}.1.json")
+    rows, total = [], 0.0
+
+    def add(source, basis, share):
+        nonlocal total
+        total += share or 0.0
+        rows.append((source, f"{share:.3f}" if share is not None else "-", basis))
+
+    tasks = next((busy[g]["detail"] for g in ("faults", "rss") if g in busy
+                  and busy[g]["detail"].startswith("task counters")), None)
+    if tasks is None:
+        add("task counters", "not in use: " + busy.get("faults", {}).get("detail", "?"), None)
+    else:
+        runs, ns = prog_delta(a, b, "taskexit")
+        per_s = runs / m["seconds"]
+        per_run = ns / runs if runs else 0.0
+        add("task counters: exit program", f"{fmt_int(per_s)} exits/s x {per_run:.0f} ns/run (BPF stats)",
+            per_s * per_run / 1e9 * 100)
+        poll = re.search(r"polled every (\d+) s \(last poll: (\d+) processes.*? in (\d+) \u00b5s", tasks)
+        whole = re.search(r"read whole at each report \(last: (\d+) processes in (\d+) \u00b5s", tasks)
+        if poll:
+            period, procs, us = int(poll[1]), int(poll[2]), int(poll[3])
+            also = f"; a report's whole read: {int(whole[2]):,} us for {whole[1]}" if whole else ""
+            add("task counters: /proc polls",
+                f"{us:,} us of CPU per poll of {procs} processes (probes line) / {period} s{also}",
+                us / 1e6 / period * 100)
+        else:
+            add("task counters: /proc reads", "the probes line names no read cost: " + tasks, None)
+    for g in GROUPS:
+        d = defaults.get(g, {})
+        detail = d.get("detail", "")
+        if d.get("state") != "live" or detail.startswith("task counters"):
+            continue
+        r = m[g]
+        cyc = re.search(r"duty-cycled: attached (\d+) ms in every (\d+) ms", detail)
+        if cyc:
+            w, p = int(cyc[1]), int(cyc[2])
+            ns = cycle.get(g)
+            full = r["pct"] or 0.0
+            attach = 0.0 if ns is None else ns / (p * 1e6) * 100
+            att = "-" if ns is None else f"{ns / 1e6:.2f} ms"
+            add(f"{g} (duty {w}/{p} ms)",
+                f"full rate {full:.3f}% x {w}/{p} = {full * w / p:.4f}% + attach/detach {att} "
+                f"per {p / 1000:g} s = {attach:.4f}%", full * w / p + attach)
+        elif g in RARE:
+            add(f"{g} (on, rare)", f"{r['runs']:,.1f} runs/s, BPF stats", r["bpf_pct"])
+        else:
+            add(f"{g} (on)", f"{fmt_int(r['rate'])} events/s", r["pct"])
+    print()
+    print(f"Shipped defaults at the busy mix ({m['seconds']:.1f} s), each source's share of one CPU:")
+    widths = [max(len(r[i]) for r in rows + [("SOURCE", "%CPU", "")]) for i in range(2)]
+    print(f"  {'SOURCE'.ljust(widths[0])}  {'%CPU'.rjust(widths[1])}  BASIS")
+    for src, share, basis in rows:
+        print(f"  {src.ljust(widths[0])}  {share.rjust(widths[1])}  {basis}")
+    verdict = "within" if total <= 1 else "OVER"
+    print(f"memory statistics at the shipped defaults, busy mix: {total:.3f}% of one CPU; {verdict} the 1% goal")
+
+
 if __name__ == "__main__":
-    {"run": cmd_run, "group": cmd_group, "table": cmd_table}[sys.argv[1]](*sys.argv[2:])
+    {"run": cmd_run, "group": cmd_group, "table": cmd_table, "defaults": cmd_defaults}[sys.argv[1]](*sys.argv[2:])
 EOF
 cost() { python3 "$work/cost.py" "$@"; }
 
@@ -491,11 +577,12 @@ for g in faults rss pagealloc slab memsyscalls; do
         continue
     fi
     case $g in
-    faults | rss | pagealloc) measure "$g" "off on 1/16" "touch:20000 x10" $touch_ops ;;
+    faults | rss) measure "$g" "off on" "touch:20000 x10" $touch_ops ;;
+    pagealloc) measure "$g" "off on 1/16" "touch:20000 x10" $touch_ops ;;
     slab) measure "$g" "off on 1/16" "slab:500 x40, pipe:200 x25" $slab_ops ;;
     memsyscalls)
         measure "$g" "off on" "mmap:50000:4096 x2" $mmap_ops
-        measure memsyscalls-other "off on" "getppid:200000 (not counted: the program's cost on other syscalls)" getppid:200000
+        measure memsyscalls-other "off on" "getppid:200000 (not counted: the events' cost on other syscalls)" getppid:200000
         ;;
     esac
 done
@@ -540,6 +627,10 @@ else
     busy_loop "$bin/workload" touch:2000 slab:200 pipe:100
     busy_what="touch and munmap; slab objects and pipes; memory syscalls; a bit of each"
 fi
+# The task counters' /proc read under load: this report makes one, and the
+# probes line gives its cost.
+sleep $((busy_seconds / 2))
+memstat --section probes --json >"$work/busy.probes.json"
 mix_finish busy
 mixes=(busy)
 if [ -n "$compiler" ]; then
@@ -562,4 +653,29 @@ echo "NS/EVENT: wall-clock time the group adds per event (step 1; rare groups: t
 echo "BPF NS/RUN: the programs' own time per run in the busy mix (BPF stats; without the tracepoint's own cost)."
 echo "%CPU: events/s x ns/event, in percent of one CPU (%CPU@1/16: at 1/16 sampling); BPF %CPU: the programs' time per second."
 echo "SUGGESTED (from the busy mix): on at 1% of one CPU or less; else 1/16 if that is 1% or less; else off."
+echo "DEFAULT: the shipped mode; tasks: task counters, per-event programs off; duty: duty-cycled (step 4)."
+
+# Step 4: memstatd's CPU time per attach and detach of each duty-cycled
+# group (on then off, with the two requests: an upper bound), then every
+# source's share at the shipped defaults.
+daemon_cpu_ns() { python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split()
+print(round((int(f[11])+int(f[12]))*1e9/os.sysconf("SC_CLK_TCK")))' "$daemon"; }
+duty_cycles=${DUTY_CYCLES:-20}
+read -r -a cycled <<<"$(python3 -c 'import json,sys
+print(" ".join(p["group"] for p in json.load(open(sys.argv[1]))["probes"] if "duty-cycled" in p.get("detail", "")))' \
+    "$work/defaults.json")"
+all_off
+echo "{" >"$work/duty-cycle.json"
+sep=
+for g in "${cycled[@]}"; do
+    t1=$(daemon_cpu_ns)
+    for ((k = 0; k < duty_cycles; k++)); do memstat --probe "$g=on" >/dev/null; memstat --probe "$g=off" >/dev/null; done
+    t2=$(daemon_cpu_ns)
+    echo "$sep\"$g\": $(((t2 - t1) / duty_cycles))" >>"$work/duty-cycle.json"
+    sep=,
+done
+echo "}" >>"$work/duty-cycle.json"
+cost defaults busy
+echo "(attach/detach: memstatd's CPU per on/off switch, mean of $duty_cycles, requests included: an upper bound;"
+echo " W/P and the poll period are the daemon's defaults, as its probes line reports them)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,4 +10,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 bash scripts/setup.sh
 cargo build -q --release -p memstat-tests --bin syscall_bench
-exec target/release/syscall_bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/syscall_bench" "$@"

@@ -7,6 +7,7 @@ use memstatd::bpf::sys;
 use memstatd::loader::elf::{Elf, MapDef, MAP_DEF_SIZE};
 use memstatd::loader::{builtin, program_def};
 use memstatd::probes::memory::{Source, GROUPS};
+use memstatd::probes::syscall_table::{self, Abi};
 use std::mem::{offset_of, size_of};
 
 fn object(name: &str) -> Elf {
@@ -35,6 +36,19 @@ fn rust_structs_match_the_c_layout() {
         size_of::<SyscallCounts>(),
         offset_of!(SyscallCounts, count),
         offset_of!(SyscallCounts, errors),
+        ROW_BYTES,
+        0,
+        syscalls::ROW_WIDTH as usize,
+        size_of::<SyscallCache>(),
+        offset_of!(SyscallCache, generation),
+        offset_of!(SyscallCache, tid),
+        offset_of!(SyscallCache, uid),
+        offset_of!(SyscallCache, row),
+        offset_of!(SyscallCache, reserved),
+        size_of::<SyscallWatch>(),
+        offset_of!(SyscallWatch, generation),
+        offset_of!(SyscallWatch, calls),
+        syscalls::WATCH_WORDS,
         size_of::<SyscallConfig>(),
         offset_of!(SyscallConfig, latency_epoch),
         size_of::<SyscallStart>(),
@@ -50,6 +64,11 @@ fn rust_structs_match_the_c_layout() {
         offset_of!(SyscallOverflow, latency),
         offset_of!(SyscallOverflow, start_dropped),
         offset_of!(SyscallOverflow, unmatched),
+        syscalls::ROWS as usize,
+        syscalls::ROW_CLAIM_AT as usize,
+        syscalls::ROW_OF_ENTRIES as usize,
+        syscalls::ROW_PENDING as usize,
+        syscalls::ROW_NONE as usize,
         syscalls::COUNTS_ENTRIES as usize,
         syscalls::START_ENTRIES as usize,
         syscalls::LATENCY_ENTRIES as usize,
@@ -81,6 +100,11 @@ fn memory_group_layouts_match_the_c_structs() {
         offset_of!(memory::GroupConfig, param),
         memory::GROUP_PARAMS,
         memory::UID_ENTRIES as usize,
+        memory::BUSY_UID_ENTRIES as usize,
+        memory::RARE_UID_ENTRIES as usize,
+        memory::STALL_START_ENTRIES as usize,
+        memory::RSS_MM_ENTRIES as usize,
+        memory::BRK_ENTRIES as usize,
         memory::STALL_BUCKETS,
     ]
     .iter()
@@ -121,9 +145,23 @@ fn memory_objects_define_what_memstatd_opens() {
             def(memory::MAP_OTHER),
             def(memory::MAP_CONFIG),
         );
+        // Values are shared by every CPU (atomic adds) except where they keep
+        // peaks, which only a per-CPU value can raise exactly.
+        let (map_type, entries) = match g.name {
+            "rss" => (sys::BPF_MAP_TYPE_PERCPU_HASH, memory::RARE_UID_ENTRIES),
+            "extfrag" | "reclaim" | "compaction" | "oom" => {
+                (sys::BPF_MAP_TYPE_HASH, memory::RARE_UID_ENTRIES)
+            }
+            _ => (sys::BPF_MAP_TYPE_HASH, memory::BUSY_UID_ENTRIES),
+        };
         assert_eq!(
-            (uid.key_size, uid.value_size as usize, uid.max_entries),
-            (4, g.value_size(), memory::UID_ENTRIES),
+            (
+                uid.map_type,
+                uid.key_size,
+                uid.value_size as usize,
+                uid.max_entries
+            ),
+            (map_type, 4, g.value_size(), entries),
             "{}",
             g.object
         );
@@ -134,18 +172,12 @@ fn memory_objects_define_what_memstatd_opens() {
             "{}",
             g.object
         );
-        // Hot groups count per CPU; the others share one value per UID.
-        let per_cpu = uid.map_type == sys::BPF_MAP_TYPE_PERCPU_HASH;
-        assert!(
-            per_cpu || uid.map_type == sys::BPF_MAP_TYPE_HASH,
-            "{}",
-            g.object
-        );
-        assert_eq!(
-            per_cpu, g.samplable,
-            "{}: per-CPU exactly when samplable",
-            g.object
-        );
+        let other_type = if map_type == sys::BPF_MAP_TYPE_PERCPU_HASH {
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY
+        } else {
+            sys::BPF_MAP_TYPE_ARRAY
+        };
+        assert_eq!(other.map_type, other_type, "{}", g.object);
 
         let sections: Vec<&str> = elf
             .code_sections()
@@ -192,47 +224,101 @@ fn the_syscalls_object_defines_what_memstatd_opens() {
         )
     };
 
-    assert_eq!(
-        shape(def(syscalls::MAP_COUNTS)),
+    let u32_size = size_of::<u32>();
+    let expected = [
         (
-            sys::BPF_MAP_TYPE_PERCPU_HASH,
+            syscalls::MAP_ROWS,
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY,
+            u32_size,
+            ROW_BYTES,
+            syscalls::ROWS,
+        ),
+        (
+            syscalls::MAP_ROW_UID,
+            sys::BPF_MAP_TYPE_HASH,
+            u32_size,
+            size_of::<u64>(),
+            syscalls::ROWS,
+        ),
+        (
+            syscalls::MAP_ROW_OF,
+            sys::BPF_MAP_TYPE_HASH,
+            u32_size,
+            u32_size,
+            syscalls::ROW_OF_ENTRIES,
+        ),
+        (
+            syscalls::MAP_ROWS_FULL,
+            sys::BPF_MAP_TYPE_ARRAY,
+            u32_size,
+            u32_size,
+            1,
+        ),
+        (
+            syscalls::MAP_CACHE,
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY,
+            u32_size,
+            size_of::<SyscallCache>(),
+            1,
+        ),
+        (
+            syscalls::MAP_WATCH,
+            sys::BPF_MAP_TYPE_ARRAY,
+            u32_size,
+            size_of::<SyscallWatch>(),
+            1,
+        ),
+        (
+            syscalls::MAP_COUNTS,
+            sys::BPF_MAP_TYPE_HASH,
             size_of::<SyscallKey>(),
             size_of::<SyscallCounts>(),
-            syscalls::COUNTS_ENTRIES
-        )
-    );
-    assert_eq!(
-        shape(def(syscalls::MAP_OVERFLOW)),
+            syscalls::COUNTS_ENTRIES,
+        ),
         (
+            syscalls::MAP_OVERFLOW,
             sys::BPF_MAP_TYPE_PERCPU_ARRAY,
-            4,
+            u32_size,
             size_of::<SyscallOverflow>(),
-            1
-        )
-    );
-    assert_eq!(
-        shape(def(syscalls::MAP_CONFIG)),
-        (sys::BPF_MAP_TYPE_ARRAY, 4, size_of::<SyscallConfig>(), 1)
-    );
-    assert_eq!(
-        shape(def(syscalls::MAP_START)),
+            1,
+        ),
         (
+            syscalls::MAP_CONFIG,
+            sys::BPF_MAP_TYPE_ARRAY,
+            u32_size,
+            size_of::<SyscallConfig>(),
+            1,
+        ),
+        (
+            syscalls::MAP_START,
             sys::BPF_MAP_TYPE_LRU_HASH,
-            4,
+            u32_size,
             size_of::<SyscallStart>(),
-            syscalls::START_ENTRIES
-        )
-    );
-    assert_eq!(
-        shape(def(syscalls::MAP_LATENCY)),
+            syscalls::START_ENTRIES,
+        ),
         (
+            syscalls::MAP_LATENCY,
             sys::BPF_MAP_TYPE_HASH,
-            4,
+            u32_size,
             size_of::<LatencyHist>(),
-            syscalls::LATENCY_ENTRIES
-        )
-    );
-    assert_eq!(defs.len(), 5);
+            syscalls::LATENCY_ENTRIES,
+        ),
+    ];
+    for (name, map_type, key, value, entries) in expected {
+        assert_eq!(shape(def(name)), (map_type, key, value, entries), "{name}");
+    }
+    assert_eq!(defs.len(), expected.len());
+    // A UID's claim needs room beside the rows' holders, one per CPU claiming.
+    const { assert!(syscalls::ROW_OF_ENTRIES >= 2 * syscalls::ROWS) };
+    // Every number of the four ABIs' tables fits a row, but ARM's private
+    // calls (0xf0001 on), which the shared table counts.
+    for abi in [Abi::Arm64, Abi::Arm, Abi::X86_64, Abi::X86] {
+        let highest = (0..0xf_0000)
+            .filter(|&nr| syscall_table::name(abi, nr).is_some())
+            .max()
+            .unwrap();
+        assert!(highest < syscalls::ROW_WIDTH, "{abi:?}: {highest}");
+    }
 
     let sections: Vec<&str> = elf
         .code_sections()
@@ -241,7 +327,12 @@ fn the_syscalls_object_defines_what_memstatd_opens() {
         .collect();
     assert_eq!(
         sections,
-        vec![syscalls::PROG_SYS_EXIT, syscalls::PROG_SYS_ENTER]
+        vec![
+            syscalls::PROG_SYS_EXIT,
+            syscalls::PROG_TASK_NEWTASK,
+            syscalls::PROG_PROCESS_EXEC,
+            syscalls::PROG_SYS_ENTER
+        ]
     );
     for code in elf.code_sections().filter(|s| s.name != ".text") {
         let func = elf.function_of(code).unwrap();

@@ -34,7 +34,7 @@ const SEPOLICY_PATCH: &str = "patches/system/sepolicy/0001-Add-sepolicy-for-mems
 /// or replaces need no entry: the tree has them.
 const PLATFORM_TYPES: &str = "
     public/attributes: bpfdomain bpffs_type core_data_file_type coredomain data_file_type
-        domain exec_type file_type fs_type service_manager_type system_file_type
+        domain exec_type file_type fs_type service_manager_type sysfs_type system_file_type
     public/file.te: debugfs_tracing packages_list_file proc_bpf proc_buddyinfo proc_dirty
         proc_meminfo proc_overcommit_memory proc_page_cluster proc_pressure_mem proc_uptime
         proc_vmstat proc_watermark_boost_factor proc_watermark_scale_factor proc_zoneinfo
@@ -46,6 +46,7 @@ const PLATFORM_TYPES: &str = "
 /// Tracefs events private/genfs_contexts labels already: a second genfscon
 /// line for one of them fails the policy build.
 const PLATFORM_LABELLED_EVENTS: &str = "kmem/rss_stat oom/mark_victim
+    sched/sched_process_exit task/task_newtask
     vmscan/mm_vmscan_direct_reclaim_begin vmscan/mm_vmscan_direct_reclaim_end
     vmscan/mm_vmscan_kswapd_sleep vmscan/mm_vmscan_kswapd_wake";
 
@@ -226,7 +227,7 @@ fn macro_types(name: &str, args: &[&str]) -> Option<Vec<String>> {
     match (name, &args[..]) {
         ("init_daemon_domain", [d]) => Some(vec![d.clone(), format!("{d}_exec"), "init".into()]),
         ("binder_use", [d]) => Some(vec![d.clone(), "servicemanager".into()]),
-        ("binder_call" | "add_service" | "get_prop", [_, _]) => Some(args),
+        ("binder_call" | "add_service" | "get_prop" | "r_dir_file", [_, _]) => Some(args),
         _ => None,
     }
 }

@@ -663,14 +663,18 @@ fn the_self_section_shows_memory_and_program_runs() {
         .map(|m| m["memlock_bytes"].as_u64().unwrap())
         .sum();
     assert_eq!(daemon["map_bytes"].as_u64().unwrap(), sum);
-    // The counts map alone holds 16384 per-CPU entries: over a megabyte.
-    let counts = maps
+    // The rows map holds every row on every possible CPU, preallocated.
+    let rows = maps
         .iter()
-        .find(|m| m["name"] == syscalls::MAP_COUNTS)
+        .find(|m| m["name"] == syscalls::MAP_ROWS)
         .unwrap();
+    let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap();
+    let cpus = cpus.trim().rsplit(['-', ',']).next().unwrap();
+    let cpus: u64 = cpus.parse::<u64>().unwrap() + 1;
+    let least = syscalls::ROWS as u64 * memstatd::abi::ROW_BYTES as u64 * cpus;
     assert!(
-        counts["memlock_bytes"].as_u64().unwrap() > 1 << 20,
-        "{counts}"
+        rows["memlock_bytes"].as_u64().unwrap() >= least,
+        "{rows}: at least {least}"
     );
 }
 

@@ -4,7 +4,7 @@
 //! full dump and a latency switch, and every bpf(2) call it made is checked.
 
 use memstat_tests::{kernel, load_builtin, workspace_bin, Bpffs, TempDir};
-use memstatd::abi::{memory, syscalls};
+use memstatd::abi::{memory, syscalls, tasks};
 use memstatd::probes::memory::{Source, GROUPS};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -24,6 +24,7 @@ fn the_device_path_only_opens_attaches_and_reads() {
     }
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("strace"));
     load_builtin(fs.path(), syscalls::OBJECT);
+    load_builtin(fs.path(), tasks::OBJECT);
     for g in GROUPS {
         load_builtin(fs.path(), g.object);
     }
@@ -88,8 +89,9 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .iter()
         .filter(|l| l.contains("BPF_OBJ_GET,"))
         .collect();
-    // The syscall group's 4 maps and 2 programs; each memory group's
-    // uid, other and config maps and every program it may attach.
+    // The syscall group's 7 maps and 4 programs, the task counters' 7 maps
+    // and 1 program; each memory group's uid, other and config maps and
+    // every program it may attach.
     let memory: usize = GROUPS
         .iter()
         .map(|g| {
@@ -109,25 +111,33 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .sum();
     assert_eq!(
         gets.len(),
-        6 + memory,
+        11 + 8 + memory,
         "every map and program opened, once:\n{trace}"
     );
     for get in gets {
-        let writable = get.contains(&format!(
-            "map_{}_{}",
-            syscalls::OBJECT,
-            syscalls::MAP_CONFIG
-        )) || GROUPS.iter().any(|g| {
-            get.contains(&format!(
-                "map_{}_{}",
-                g.object,
-                memory::map_name(g.name, memory::MAP_CONFIG)
-            ))
-        });
+        // What memstatd writes: the switches and params, and the task
+        // counters' bookkeeping (exits it has accounted for, counts it holds).
+        let written = [
+            (syscalls::OBJECT, syscalls::MAP_CONFIG),
+            (syscalls::OBJECT, syscalls::MAP_WATCH),
+            (tasks::OBJECT, tasks::MAP_CONFIG),
+            (tasks::OBJECT, tasks::MAP_DEAD),
+            (tasks::OBJECT, tasks::MAP_HELD),
+        ];
+        let writable = written
+            .iter()
+            .any(|(object, map)| get.contains(&format!("map_{object}_{map}\"")))
+            || GROUPS.iter().any(|g| {
+                get.contains(&format!(
+                    "map_{}_{}",
+                    g.object,
+                    memory::map_name(g.name, memory::MAP_CONFIG)
+                ))
+            });
         assert_eq!(
             !get.contains("BPF_F_RDONLY"),
             writable,
-            "only the config map is opened writable: {get}"
+            "only the maps memstatd writes are opened writable: {get}"
         );
     }
     assert!(

@@ -340,7 +340,7 @@ fn device_mode_reports_stale_program_pins_unavailable() {
         .as_str()
         .unwrap()
         .contains("is stale"));
-    assert_eq!(probe(&r, "memsyscalls")["state"], "off", "{r}");
+    assert_eq!(probe(&r, "memsyscalls")["state"], "live", "{r}");
 }
 
 // ---- Groups read on their own (item 12) ----
@@ -449,6 +449,12 @@ fn a_gate_cannot_pass_on_calls_that_went_to_the_overflow_bucket() {
     let counts = memstatd::abi::map_pin(fs.path(), syscalls::OBJECT, syscalls::MAP_COUNTS);
     let value = std::mem::size_of::<SyscallCounts>();
     assert!(fill_map(&counts, value, true, &keys) > 0);
+    // And every row given away, so that no UID claims one either.
+    let rows: Vec<Vec<u8>> = (0..syscalls::ROWS)
+        .map(|r| r.to_ne_bytes().to_vec())
+        .collect();
+    let owners = memstatd::abi::map_pin(fs.path(), syscalls::OBJECT, syscalls::MAP_ROW_UID);
+    assert_eq!(fill_map(&owners, 8, false, &rows), rows.len());
     let full = json(&d, &["--json", "--section", "overflow"]);
     assert_eq!(full["overflow"]["table_used"], syscalls::COUNTS_ENTRIES);
     assert_eq!(d.memstat(&["--reset"]).code, 0);
@@ -524,7 +530,7 @@ fn a_gate_cannot_pass_on_counts_in_a_memory_groups_other_bucket() {
         &mabi::map_name(memsys.name, mabi::MAP_UID),
     );
     // UIDs no process has fill the group's per-UID table.
-    let keys: Vec<Vec<u8>> = (0..mabi::UID_ENTRIES)
+    let keys: Vec<Vec<u8>> = (0..mabi::BUSY_UID_ENTRIES)
         .map(|i| (4_000_000_000u32 + i).to_ne_bytes().to_vec())
         .collect();
     assert!(fill_map(&pin, memsys.value_size(), false, &keys) > 0);
@@ -549,7 +555,7 @@ fn a_gate_cannot_pass_on_counts_in_a_memory_groups_other_bucket() {
     let report = json(&d, &["--json", "--section", "memsyscalls"]);
     let other = report["memory"][0]["other"]["mmap.calls"].as_u64().unwrap();
     assert!(other >= 100, "{report}");
-    assert_eq!(report["memory"][0]["table_used"], 1024);
+    assert_eq!(report["memory"][0]["table_used"], mabi::BUSY_UID_ENTRIES);
 }
 
 // ---- What an ordinary user sees (item 4) ----

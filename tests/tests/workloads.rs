@@ -478,3 +478,152 @@ fn hog_that_fits_holds_its_memory_in_the_memcg() {
     let peak = cg.peak();
     assert!((16 * MIB..64 * MIB).contains(&peak), "peak {peak}");
 }
+
+/// strace -f of the workload, with `env` (`VAR=value`) if given, between
+/// `getppid:1` markers around `ops`: each call with the process that made
+/// it (0: the workload's own, else a child's pid), spaces collapsed, an
+/// interrupted call joined to its end; and the workload's exit status.
+fn traced_processes(
+    uid: u32,
+    env: Option<&str>,
+    ops: &[&str],
+) -> (Vec<(u32, String)>, Option<i32>) {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-s256", "-esignal=none"]);
+    if let Some(env) = env {
+        cmd.args(["-E", env]);
+    }
+    let out = cmd
+        .args([WORKLOAD, "getppid:1"])
+        .args(ops)
+        .arg("getppid:1")
+        .uid(uid)
+        .gid(uid)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run strace (scripts/setup.sh installs it)");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let mut marks = 0;
+    let mut children: Vec<u32> = Vec::new();
+    let mut calls: Vec<(u32, String)> = Vec::new();
+    for line in trace.lines() {
+        // `[pid N] call` while several processes run; N is a child if the
+        // workload's clone returned it.
+        let (pid, call) = match line.strip_prefix("[pid ") {
+            Some(rest) => {
+                let (n, call) = rest.split_once(']').expect("[pid N]");
+                let n: u32 = n.trim().parse().expect("a pid");
+                (if children.contains(&n) { n } else { 0 }, call.trim())
+            }
+            None => (0, line),
+        };
+        if pid == 0 && call.starts_with("getppid(") {
+            marks += 1;
+            continue;
+        }
+        if marks != 1 || call.starts_with("+++") {
+            continue;
+        }
+        let call = call.split_whitespace().collect::<Vec<_>>().join(" ");
+        if pid == 0 && call.starts_with("clone(") {
+            children.push(ret(&call).parse().expect("clone returns the child's pid"));
+        }
+        match call
+            .strip_prefix("<... ")
+            .and_then(|r| r.split_once(" resumed>"))
+        {
+            Some((_, end)) => {
+                let open = calls
+                    .iter_mut()
+                    .rev()
+                    .find(|(p, c)| *p == pid && c.ends_with(" <unfinished ...>"))
+                    .expect("an unfinished call before its end");
+                open.1 = open.1.replace(" <unfinished ...>", " ") + end;
+            }
+            None => calls.push((pid, call)),
+        }
+    }
+    assert_eq!(marks, 2, "not two getppid markers in:\n{trace}");
+    (calls, out.status.code())
+}
+
+/// The calls of `pid` (see [`traced_processes`]) named `names`.
+fn calls_of(calls: &[(u32, String)], pid: u32, names: &[&str]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|(p, c)| *p == pid && names.iter().any(|n| c.starts_with(&format!("{n}("))))
+        .map(|(_, c)| c.clone())
+        .collect()
+}
+
+#[test]
+fn exec_and_fork_ops_make_exactly_their_syscalls() {
+    if !root("exec_and_fork_ops_make_exactly_their_syscalls") {
+        return;
+    }
+    let uid = 67121;
+    // exec: the new image runs the ops after it; under this tunable its
+    // start-up's only brk is the loader's brk(NULL) (memory.rs counts on it).
+    let (calls, status) = traced_processes(
+        uid,
+        Some("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=0"),
+        &["exec", "brk:1:40000"],
+    );
+    assert_eq!(status, Some(0));
+    let calls = calls_of(&calls, 0, &["execve", "brk"]);
+    let want = [
+        format!(
+            "execve(\"/proc/self/exe\", [\"{WORKLOAD}\", \"brk:1:40000\", \"getppid:1\"], *) = 0"
+        ),
+        "brk(NULL) = 0x*".into(),
+        "brk(NULL) = 0x*".into(),
+        "brk(0x*) = 0x*".into(),
+        "brk(0x*) = 0x*".into(),
+    ];
+    assert_calls("exec brk:1:40000", &calls, &want);
+    let start = hex(ret(&calls[2]));
+    assert_eq!(hex(arg0(&calls[3])), start + 40000, "{calls:?}");
+
+    // fork: the child runs the next op; brkgrow grows the break the brk op
+    // left, with no brk(NULL); the workload waits, then runs the rest.
+    let (calls, status) = traced_processes(uid, None, &["brk:1:4096", "fork", "brkgrow:2:40000"]);
+    assert_eq!(status, Some(0));
+    let own = calls_of(&calls, 0, &["brk", "clone", "clone3", "wait4"]);
+    let want = [
+        "brk(NULL) = 0x*".to_string(),
+        "brk(0x*) = 0x*".into(),
+        "brk(0x*) = 0x*".into(),
+        "clone(*flags=*SIGCHLD*) = *".into(),
+        "wait4(*, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = *".into(),
+    ];
+    assert_calls("brk:1:4096 fork", &own, &want);
+    assert!(
+        !own[3].contains("CLONE_THREAD") && !own[3].contains("CLONE_VM"),
+        "{own:?}"
+    );
+    let child: u32 = ret(&own[3]).parse().unwrap();
+    let grown = calls_of(&calls, child, &["brk"]);
+    assert_calls(
+        "fork brkgrow:2:40000",
+        &grown,
+        &times(3, "brk(0x*) = 0x*".into()),
+    );
+    let start = hex(ret(&own[0]));
+    let asked: Vec<u64> = grown.iter().map(|c| hex(arg0(c))).collect();
+    assert_eq!(asked, [start + 40000, start + 80000, start], "{grown:?}");
+
+    // The child's op fails: so does the workload, naming it.
+    let out = Command::new(WORKLOAD)
+        .args(["fork", "brkgrow:1:4096"])
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no brk op before it"), "{err}");
+    assert!(
+        err.contains("the forked child running \"brkgrow:1:4096\" failed"),
+        "{err}"
+    );
+}

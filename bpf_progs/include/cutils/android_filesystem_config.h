@@ -1,6 +1,7 @@
 /*
  * Host stand-in for the Android IDs of <cutils/android_filesystem_config.h>
- * (system/core libcutils) that BPF objects name as pin owners. The values are
+ * (system/core libcutils) that BPF objects name as pin owners and memstatd.rc
+ * names as its groups. The values are
  * the platform's; AID_MEMSTAT is added by memstat's system/core patch
  * (patches/system/core).
  */
@@ -11,4 +12,5 @@
 #define AID_PACKAGE_INFO 1032
 #define AID_MEMSTAT 1104
 #define AID_SHELL 2000
+#define AID_READPROC 3009
 #define AID_READTRACEFS 3012

@@ -4,6 +4,7 @@
 //! supervisor (init, systemd, a shell).
 
 use memstatd::bpf::Tracefs;
+use memstatd::probes::memory::duty;
 use memstatd::probes::Probes;
 use memstatd::service::{Mode, Service};
 use memstatd::transport::socket::{self, Limits};
@@ -43,6 +44,14 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
                        default on Android: /data/system/packages.list)
   --max-clients N      clients served at once (16; on Android, binder threads)
   --request-timeout S  seconds one request may take (10)
+  --duty-cycle W/P     pagealloc, slab and memsyscalls in duty mode count W ms
+                       in every P ms at a random phase (500/32000)
+  --duty-seed N        the phases from seed N, repeatable (for tests)
+  --task-offsets HOW   where the exit program's task_struct offsets come
+                       from: auto (kernel BTF, else self-calibration; the
+                       default) or calibrate (self-calibration even with BTF)
+  --task-poll S        seconds between reads of /proc for faults and RSS
+                       (30; every report reads /proc whole)
   -v, --verbose        debug logging
   -h, --help           this text
 ";
@@ -55,7 +64,9 @@ struct Options {
     state_dir: PathBuf,
     names: Names,
     limits: Limits,
+    duty: duty::Config,
     verbose: bool,
+    tasks: memstatd::tasks::Config,
 }
 
 /// Where UID names come from.
@@ -83,7 +94,9 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             Names::Passwd("/etc/passwd".into())
         },
         limits: Limits::default(),
+        duty: duty::Config::default(),
         verbose: false,
+        tasks: memstatd::tasks::Config::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -96,6 +109,24 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--host" => o.mode = Mode::Host,
             "--device" => o.mode = Mode::Device,
             "-v" | "--verbose" => o.verbose = true,
+            "--task-offsets" => {
+                o.tasks.offsets = match value()?.as_str() {
+                    "auto" => memstatd::tasks::OffsetChoice::Auto,
+                    "calibrate" => memstatd::tasks::OffsetChoice::Calibrate,
+                    v => return Err(format!("--task-offsets: {v:?} is not auto or calibrate")),
+                }
+            }
+            "--task-poll" => {
+                let v = value()?;
+                let secs: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .ok_or_else(|| {
+                        format!("--task-poll: {v:?} is not a number of seconds from 1 to 3600")
+                    })?;
+                o.tasks.period = Duration::from_secs(secs);
+            }
             "--pin-root" => o.pin_root = Some(value()?.into()),
             "--pin-group" => o.pin_group = Some(value()?.clone()),
             "--socket" if android => {
@@ -131,6 +162,18 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                         )
                     })?;
                 o.limits.request_time = Duration::from_secs(secs);
+            }
+            "--duty-cycle" => {
+                let (w, p) = duty::Config::parse_cycle(value()?)
+                    .map_err(|e| format!("--duty-cycle: {e}"))?;
+                (o.duty.window, o.duty.period) = (w, p);
+            }
+            "--duty-seed" => {
+                let v = value()?;
+                o.duty.seed = Some(
+                    v.parse()
+                        .map_err(|_| format!("--duty-seed: {v:?} is not a number"))?,
+                );
             }
             _ => return Err(format!("unknown argument {arg:?}; see --help")),
         }
@@ -218,6 +261,8 @@ fn run(o: Options) -> Result<(), String> {
         }
     };
     let tracefs = Tracefs::find().map_err(|e| e.to_string());
+    duty::configure(o.duty);
+    memstatd::tasks::configure(o.tasks);
     let probes = Probes::open(
         &pin_root,
         tracefs.as_ref().map_err(Clone::clone),

@@ -212,6 +212,14 @@ impl Map {
         )
     }
 
+    /// Deletes one key (maps opened `ReadWrite`); `Ok(false)` if absent.
+    pub(crate) fn delete<K: Pod>(&self, key: &K) -> Result<bool, BpfError> {
+        sys::map_delete(&self.fd, bytemuck::bytes_of(key)).map_err(|source| BpfError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Every entry, per-CPU values summed with `add`.
     pub(crate) fn entries<K: Pod, V: Pod + Default>(
         &self,

@@ -16,6 +16,7 @@ use std::path::Path;
 pub const BPF_MAP_CREATE: u32 = 0;
 pub(crate) const BPF_MAP_LOOKUP_ELEM: u32 = 1;
 pub(crate) const BPF_MAP_UPDATE_ELEM: u32 = 2;
+pub(crate) const BPF_MAP_DELETE_ELEM: u32 = 3;
 pub(crate) const BPF_MAP_GET_NEXT_KEY: u32 = 4;
 /// `bpf(2)` command: load a program (host loader only).
 pub const BPF_PROG_LOAD: u32 = 5;
@@ -429,6 +430,20 @@ pub(crate) fn map_update(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<(
         ..Default::default()
     };
     sys_bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
+}
+
+/// `BPF_MAP_DELETE_ELEM`; `Ok(false)` when the key was absent.
+pub(crate) fn map_delete(fd: &OwnedFd, key: &[u8]) -> io::Result<bool> {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        ..Default::default()
+    };
+    match sys_bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// `BPF_MAP_GET_NEXT_KEY`; `Ok(false)` after the last key.

@@ -159,10 +159,26 @@ mod tests {
     fn opened(object: &str) -> Vec<String> {
         if object == syscalls::OBJECT {
             return [
+                syscalls::MAP_ROWS,
+                syscalls::MAP_ROW_UID,
                 syscalls::MAP_COUNTS,
                 syscalls::MAP_OVERFLOW,
                 syscalls::MAP_CONFIG,
                 syscalls::MAP_LATENCY,
+            ]
+            .map(String::from)
+            .to_vec();
+        }
+        if object == crate::abi::tasks::OBJECT {
+            use crate::abi::tasks as t;
+            return [
+                t::MAP_UID,
+                t::MAP_OTHER,
+                t::MAP_DEAD,
+                t::MAP_CONFIG,
+                t::MAP_HELD,
+                t::MAP_DROPS,
+                t::MAP_WINDOW,
             ]
             .map(String::from)
             .to_vec();
@@ -199,7 +215,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 29, "every program of every object");
+        assert_eq!(checked, 45, "every program of every object");
         for (object, section, _) in USES {
             let (_, bytes) = super::super::builtin::OBJECTS
                 .iter()

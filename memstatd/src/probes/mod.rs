@@ -20,6 +20,9 @@ pub struct Probes {
     pub syscalls: Result<SyscallProbe, String>,
     /// In `memory::GROUPS` order.
     pub memory: Vec<(&'static GroupSpec, Result<MemoryProbe, String>)>,
+    /// The task-counter source of the faults and rss groups
+    /// (memStatTaskExit and /proc), or why it is unavailable.
+    pub tasks: Result<crate::tasks::TaskSource, String>,
 }
 
 impl Probes {
@@ -55,7 +58,21 @@ impl Probes {
                 (spec, probe)
             })
             .collect();
-        Probes { syscalls, memory }
+        let object = crate::abi::tasks::OBJECT;
+        let tasks = match load_errors.get(object) {
+            Some(why) => Err(format!("{object}.o: {why}")),
+            None => tracefs
+                .clone()
+                .and_then(|t| crate::tasks::TaskSource::open(pin_root, t)),
+        };
+        if let Err(why) = &tasks {
+            log::warn!("task counters unavailable: {why}");
+        }
+        Probes {
+            syscalls,
+            memory,
+            tasks,
+        }
     }
 }
 
@@ -63,6 +80,7 @@ impl Probes {
 /// the SELinux policy must label readable.
 pub fn tracepoint_events() -> Vec<&'static str> {
     let mut events = syscalls::EVENTS.to_vec();
+    events.push(crate::abi::tasks::EVENT);
     for g in GROUPS {
         for hook in g.hooks {
             for source in hook.sources {

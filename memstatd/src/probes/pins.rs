@@ -16,6 +16,8 @@ pub(crate) static USES: &[(&str, &str, &[&str])] = &[
         "memStatSyscalls",
         "tracepoint/raw_syscalls/sys_exit",
         &[
+            "syscall_rows",
+            "syscall_row_uid",
             "syscall_counts",
             "syscall_overflow",
             "syscall_config",
@@ -60,8 +62,73 @@ pub(crate) static USES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "memStatMemSyscalls",
-        "tracepoint/raw_syscalls/sys_enter",
-        &["memsyscalls_uid", "memsyscalls_other", "memsyscalls_config"],
+        "tracepoint/syscalls/sys_enter_mmap",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/mmap/vm_unmapped_area",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_munmap",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_mremap",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_exit_brk",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_madvise",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_mprotect",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_shmget",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_shmat",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_shmdt",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_shmctl",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/syscalls/sys_enter_memfd_create",
+        MEMSYSCALLS,
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/task/task_newtask",
+        &["memsyscalls_config"],
+    ),
+    (
+        "memStatMemSyscalls",
+        "tracepoint/sched/sched_process_exec",
+        &["memsyscalls_config"],
     ),
     ("memStatOom", "tracepoint/oom/mark_victim", OOM),
     ("memStatOom", "tracepoint/oom/mark_victim_ack", OOM),
@@ -110,10 +177,23 @@ pub(crate) static USES: &[(&str, &str, &[&str])] = &[
     ("memStatSlab", "tracepoint/kmem/kmem_cache_alloc_5_10", SLAB),
     ("memStatSlab", "tracepoint/kmem/kfree", SLAB),
     ("memStatSlab", "tracepoint/kmem/kmem_cache_free", SLAB),
+    (
+        "memStatTaskExit",
+        "tracepoint/sched/sched_process_exit",
+        &[
+            "taskexit_uid",
+            "taskexit_other",
+            "taskexit_dead",
+            "taskexit_config",
+            "taskexit_drops",
+            "taskexit_window",
+        ],
+    ),
 ];
 
 const COMPACTION: &[&str] = &["compaction_uid", "compaction_other"];
 const FAULTS_SAMPLED: &[&str] = &["faults_uid", "faults_other", "faults_config"];
+const MEMSYSCALLS: &[&str] = &["memsyscalls_uid", "memsyscalls_other", "memsyscalls_config"];
 const OOM: &[&str] = &["oom_uid", "oom_other"];
 const PAGEALLOC: &[&str] = &["pagealloc_uid", "pagealloc_other", "pagealloc_config"];
 const RECLAIM: &[&str] = &["reclaim_uid", "reclaim_other"];

@@ -145,6 +145,12 @@ pub(crate) struct GroupView {
     /// Why the group has no numbers (unavailable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) why: Option<String>,
+    /// What its numbers are: `exact`, `exact, brackets` (some metrics are
+    /// `X.lo`..`X.hi`) or `estimates` (metrics with `X.ci95`).
+    pub(crate) numbers: &'static str,
+    /// The duty cycle its estimates come from; absent when it is not cycled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) duty: Option<DutyView>,
     #[serde(skip)]
     pub(crate) columns: &'static [memory::Column],
     /// Rows shown, ordered by the first column, and how many UIDs had any.
@@ -157,6 +163,14 @@ pub(crate) struct GroupView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) table_used: Option<usize>,
     pub(crate) table_entries: u32,
+}
+
+/// A duty cycle: attached `window_ms` in every `period_ms`, at a random
+/// phase.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub(crate) struct DutyView {
+    pub(crate) window_ms: u64,
+    pub(crate) period_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]

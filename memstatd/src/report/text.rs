@@ -6,7 +6,7 @@ use crate::advisor::Advice;
 use crate::probes::memory::Unit;
 use crate::stats::diff::Kind;
 use crate::stats::measure::Measure;
-use crate::stats::metrics::Undetermined;
+use crate::stats::metrics::{self, Undetermined};
 use crate::stats::state::GenerationInfo;
 use std::io::{self, Write};
 
@@ -72,7 +72,7 @@ pub(crate) fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out, "\nOVERFLOW AND DROPS")?;
         writeln!(
             out,
-            "  calls with no room in the (UID, syscall) table: {} ({} errors); table {} of {} entries used",
+            "  calls with no row and no room in the shared (UID, syscall) table: {} ({} errors); table {} of {} entries used",
             c.count, c.errors, o.table_used, o.table_entries
         )?;
         writeln!(
@@ -483,9 +483,24 @@ pub(crate) fn duration(ms: u64) -> String {
 /// One memory group's section: its state, a table with its columns, and
 /// the bucket of UIDs that found the table full.
 fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
-    let state = match (g.state, g.sample_every) {
-        ("live", Some(n)) if n > 1 => format!("live, sampled 1 in {n}: estimates"),
-        (state, _) => state.to_owned(),
+    let state = match (g.state, g.sample_every, g.duty) {
+        ("live", Some(n), _) if n > 1 && g.numbers == "estimates" => {
+            format!("live, sampled 1 in {n}: estimates \u{b1} 95% CI")
+        }
+        ("live", Some(n), _) if n > 1 => format!("live, sampled 1 in {n}: estimates"),
+        ("live", _, Some(d)) => format!(
+            "live, attached {} s in every {} s: estimates \u{b1} 95% CI",
+            decimal(d.window_ms as f64 / 1000.0),
+            decimal(d.period_ms as f64 / 1000.0)
+        ),
+        ("live", _, None) if g.numbers == "estimates" => {
+            "live: estimates \u{b1} 95% CI (from when it was cycled)".to_owned()
+        }
+        ("live", _, None) if g.numbers == "exact, brackets" => {
+            "live: exact, X..Y a bracket".to_owned()
+        }
+        ("live", _, None) => "live: exact".to_owned(),
+        (state, _, _) => state.to_owned(),
     };
     writeln!(out, "\n{} ({}: {state})", g.title.to_uppercase(), g.group)?;
     if let Some(why) = &g.why {
@@ -515,9 +530,14 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         let mut line = format!("  {:>10}  {:<16}", row.uid, truncate(name, 16));
         for (c, w) in g.columns.iter().zip(&widths) {
             let v = Measure::of(&row.metrics, c.metric);
+            let idle = row.metrics.is_empty() && metrics::defaults_to_zero(c.metric);
             line.push_str(&format!(
                 " {:>w$}",
-                v.map_or("-".into(), |v| v.show(|n| unit(c.unit, n)))
+                match v {
+                    Some(v) => v.show(|n| unit(c.unit, n)),
+                    None if idle => unit(c.unit, 0),
+                    None => "-".into(),
+                }
             ));
         }
         writeln!(out, "{line}")?;

@@ -41,7 +41,10 @@ Latency and memory probe groups:
                          run per syscall while on)
   --probe GROUP=MODE     switch a memory group: on, off, or 1/N to count one
                          event in N, as N (faults, pagealloc, slab, extfrag,
-                         rss); the groups and their costs are in the README
+                         rss), or duty (pagealloc, slab and memsyscalls, the
+                         default: attached part of the time, estimates with a
+                         95% CI);
+                         the groups and their costs are in the README
 
   -h, --help             this text
 ";

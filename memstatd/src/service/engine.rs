@@ -5,10 +5,13 @@
 
 use super::DumpError;
 use crate::bpf::{Map, Program};
-use crate::probes::memory::{GroupMode, Kind, GROUPS};
+use crate::probes::memory::{duty, GroupMode, Kind, GROUPS};
 use crate::probes::Probes;
-use crate::report::model::{DaemonView, GroupRow, GroupView, MapUsage, ProbeStatus, ProgUsage};
+use crate::report::model::{
+    DaemonView, DutyView, GroupRow, GroupView, MapUsage, ProbeStatus, ProgUsage,
+};
 use crate::stats::counters::{Counters, GroupCounters, SYSCALLS};
+use crate::stats::measure;
 use crate::stats::state::Store;
 use crate::system;
 use crate::uid::UidNames;
@@ -73,6 +76,9 @@ impl Engine {
             }
             Some(Ok(p)) => match p.mode() {
                 GroupMode::On { sample_every } => ("live", Some(sample_every), None),
+                GroupMode::Duty => ("live", None, None),
+                // The task counters are its default source.
+                GroupMode::Off if !spec.task_fields().is_empty() => ("live", None, None),
                 GroupMode::Off => ("off", None, None),
             },
             Some(Err(why)) => ("unavailable", None, Some(why.clone())),
@@ -80,41 +86,67 @@ impl Engine {
         };
         let empty = GroupCounters::default();
         let counters = window.groups.get(spec.name).unwrap_or(&empty);
-        let mut uids: Vec<GroupRow> = counters
+        let estimated = estimated(self, index, counters);
+        let key = spec.columns[0].metric;
+        let key_of = |slots: &[u64]| {
+            (spec.metrics)(&spec.value(slots))
+                .into_iter()
+                .find_map(|(m, v)| (m == key).then_some(v))
+                .unwrap_or(0)
+        };
+        // Ranked before any row is built: a report of thousands of UIDs
+        // holds the metrics of only the rows it shows.
+        let mut ranked: Vec<(u64, u32, Option<&Vec<u64>>)> = counters
             .uids
             .iter()
-            .map(|(&uid, slots)| (uid, Some(slots)))
-            // Idle UIDs asked for are shown at zero only while the group
-            // counts: an off group's zeros would say nothing.
+            .map(|(&uid, slots)| (key_of(slots), uid, Some(slots)))
+            // Idle UIDs asked for are shown only while the group counts: an
+            // off group's zeros would say nothing.
             .chain(
                 wanted
                     .iter()
                     .filter(|u| state == "live" && !counters.uids.contains_key(u))
-                    .map(|&u| (u, None)),
+                    .map(|&u| (0, u, None)),
             )
-            .map(|(uid, slots)| GroupRow {
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let uids_total = ranked.len();
+        if let Some(top) = top {
+            ranked.truncate(top);
+        }
+        let uids: Vec<GroupRow> = ranked
+            .into_iter()
+            .map(|(_, uid, slots)| GroupRow {
                 uid,
                 name: self.names.name(uid).map(str::to_owned),
-                metrics: (spec.metrics)(
-                    &spec.value(slots.map(Vec::as_slice).unwrap_or(&vec![0; spec.slots()])),
-                )
-                .into_iter()
-                .collect(),
+                // An idle UID's counts are all zero: no metrics to hold.
+                metrics: match slots {
+                    None => BTreeMap::new(),
+                    Some(slots) => (spec.metrics)(&spec.value(slots))
+                        .into_iter()
+                        .chain(
+                            estimated
+                                .then(|| {
+                                    let variance = counters.variance.get(&uid);
+                                    duty::ci_entries(spec, variance.map(Vec::as_slice))
+                                })
+                                .into_iter()
+                                .flatten(),
+                        )
+                        .collect(),
+                },
             })
             .collect();
-        let key = spec.columns[0].metric;
-        uids.sort_by(|a, b| {
-            let v = |r: &GroupRow| r.metrics.get(key).copied().unwrap_or(0);
-            v(b).cmp(&v(a)).then(a.uid.cmp(&b.uid))
-        });
-        let uids_total = uids.len();
-        if let Some(top) = top {
-            uids.truncate(top);
-        }
         let other = if counters.other.iter().any(|&v| v != 0) {
             (spec.metrics)(&spec.value(&counters.other))
                 .into_iter()
                 .filter(|(_, v)| *v != 0)
+                .chain(
+                    estimated
+                        .then(|| duty::ci_entries(spec, Some(&counters.other_variance)))
+                        .into_iter()
+                        .flatten(),
+                )
                 .collect()
         } else {
             BTreeMap::new()
@@ -124,12 +156,26 @@ impl Engine {
             .get(spec.name)
             .copied()
             .unwrap_or((0, 0));
+        let cycled = matches!(self.probes.memory.get(index), Some((_, Ok(p))) if p.mode() == GroupMode::Duty);
+        let brackets = spec.metric_names().iter().any(|m| m.ends_with(measure::HI));
         GroupView {
             group: spec.name,
             title: spec.title,
             state,
             sample_every,
             why,
+            numbers: match (estimated, brackets) {
+                (true, _) => "estimates",
+                (false, true) => "exact, brackets",
+                (false, false) => "exact",
+            },
+            duty: cycled.then(|| {
+                let c = duty::config();
+                DutyView {
+                    window_ms: c.window.as_millis() as u64,
+                    period_ms: c.period.as_millis() as u64,
+                }
+            }),
             columns: spec.columns,
             uids,
             uids_total,
@@ -183,7 +229,38 @@ impl Engine {
         };
         let mut all = vec![status];
         for (spec, probe) in &self.probes.memory {
+            let tasks = match &self.probes.tasks {
+                _ if spec.task_fields().is_empty() => None,
+                Ok(t) => Some(t.describe()),
+                Err(why) => Some(format!("task counters unavailable: {why}")),
+            };
             all.push(match probe {
+                Ok(p) if tasks.is_some() => {
+                    let mode = p.mode();
+                    let events = match mode {
+                        GroupMode::Off => format!(
+                            "per-event programs off ({}; --probe {}=on attaches them at full \
+                             rate)",
+                            p.describe_hooks(),
+                            spec.name
+                        ),
+                        _ => format!(
+                            "per-event programs on ({}; {})",
+                            p.describe_hooks(),
+                            mode_text(mode)
+                        ),
+                    };
+                    ProbeStatus {
+                        group: spec.name.into(),
+                        state: if self.probes.tasks.is_ok() || mode != GroupMode::Off {
+                            "live"
+                        } else {
+                            "unavailable"
+                        },
+                        sample_every: None,
+                        detail: format!("{}; {events}", tasks.unwrap_or_default()),
+                    }
+                }
                 Ok(p) => {
                     let mode = p.mode();
                     ProbeStatus {
@@ -195,7 +272,7 @@ impl Engine {
                         },
                         sample_every: match mode {
                             GroupMode::On { sample_every } => Some(sample_every),
-                            GroupMode::Off => None,
+                            GroupMode::Off | GroupMode::Duty => None,
                         },
                         detail: match mode {
                             GroupMode::Off => format!(
@@ -210,6 +287,9 @@ impl Engine {
                             ),
                             GroupMode::On { .. } => {
                                 format!("{}; {}", p.describe_hooks(), mode_text(mode))
+                            }
+                            GroupMode::Duty => {
+                                format!("{}; {}", p.describe_hooks(), duty::describe(spec))
                             }
                         },
                     }
@@ -268,6 +348,17 @@ impl Engine {
                 ));
             }
         }
+        if let Ok(t) = &self.probes.tasks {
+            let object = crate::abi::tasks::OBJECT;
+            for (name, memlock) in t.maps_memlock() {
+                maps.push(MapUsage {
+                    name,
+                    memlock_bytes: memlock,
+                });
+            }
+            let section = crate::abi::tasks::PROG_EXIT;
+            programs.push(usage(&format!("{object}:{section}"), t.program(), true));
+        }
         DaemonView {
             pid: std::process::id(),
             rss_bytes: rss,
@@ -291,7 +382,7 @@ pub(super) fn read_all(probes: &Probes) -> Reading {
     match syscalls {
         Ok(sample) => {
             reading.counters = Counters::from_sample(&sample);
-            reading.table_used = sample.counts.len() as u32;
+            reading.table_used = sample.table_used;
             reading.table_entries = sample.counts_capacity;
             reading.latency_on = sample.latency_on;
         }
@@ -299,18 +390,29 @@ pub(super) fn read_all(probes: &Probes) -> Reading {
             reading.counters.missing.insert(SYSCALLS.into(), why);
         }
     }
+    // Read once per reading: the task counters feed faults and rss.
+    let tasks = probes.tasks.as_ref().map_err(Clone::clone);
+    let tasks = tasks.and_then(|t| t.read());
     for (spec, probe) in &probes.memory {
         let sample = probe.as_ref().map_err(Clone::clone);
         let sample = sample.and_then(|p| p.read().map_err(read));
-        match sample {
-            Ok(g) => {
+        let tasks = match &tasks {
+            Err(why) if !spec.task_fields().is_empty() => Err(format!("task counters: {why}")),
+            t => Ok(t.as_ref().ok()),
+        };
+        match sample.and_then(|g| Ok((g, tasks?))) {
+            Ok((g, tasks)) => {
                 reading
                     .group_tables
-                    .insert(spec.name, (g.uids.len(), g.table_entries));
+                    .insert(spec.name, (g.table_used, g.table_entries));
+                let mut counters = GroupCounters::from_sample(&g);
+                if let Some(t) = tasks.filter(|_| !spec.task_fields().is_empty()) {
+                    crate::tasks::fill(spec, t, &mut counters);
+                }
                 reading
                     .counters
                     .groups
-                    .insert(spec.name.to_owned(), GroupCounters::from_sample(&g));
+                    .insert(spec.name.to_owned(), counters);
             }
             Err(why) => {
                 reading.counters.missing.insert(spec.name.into(), why);
@@ -340,6 +442,9 @@ pub(super) fn source_maps(probes: &Probes) -> BTreeMap<String, u32> {
 
 /// RSS peaks restart with each generation: the programs' epoch is its id.
 pub(super) fn set_peak_epoch(probes: &Probes, generation: u64) {
+    if let Ok(t) = &probes.tasks {
+        t.set_epoch(generation);
+    }
     for (_, probe) in &probes.memory {
         if let Ok(p) = probe {
             if p.spec.kinds().contains(&Kind::Epoch) {
@@ -358,7 +463,27 @@ pub(super) fn mode_text(mode: GroupMode) -> String {
         GroupMode::On { sample_every } => {
             format!("on, sampled: one event in {sample_every} counted as {sample_every}")
         }
+        GroupMode::Duty => duty::cycle_text(),
     }
+}
+
+/// Whether a memory group's window is an estimate: duty-cycled or sampled
+/// now, or with a variance from such a stretch.
+fn estimated(engine: &Engine, index: usize, counters: &GroupCounters) -> bool {
+    let Some((spec, Ok(p))) = engine.probes.memory.get(index) else {
+        return false;
+    };
+    let sampled = matches!(
+        p.mode(),
+        GroupMode::Duty | GroupMode::On { sample_every: 2.. }
+    );
+    let varied = counters
+        .variance
+        .values()
+        .chain([&counters.other_variance])
+        .flatten()
+        .any(|&v| v != 0);
+    duty::cycled(spec.name) && (sampled || varied)
 }
 
 fn map_usage(name: &str, m: &Map) -> MapUsage {

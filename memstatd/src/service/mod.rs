@@ -7,6 +7,8 @@
 
 pub mod args;
 mod engine;
+mod gate;
+mod keeper;
 pub mod permission;
 
 use crate::advisor::{self, Advice, Evidence, Recent};
@@ -16,8 +18,7 @@ use crate::report::model::*;
 use crate::report::{self, text};
 use crate::stats::counters::{Counters, SYSCALLS};
 use crate::stats::diff::{self, Side};
-use crate::stats::measure::Measure;
-use crate::stats::metrics::{self, Decision, Threshold, UidMetrics, Undetermined};
+use crate::stats::metrics::{self, UidMetrics};
 use crate::stats::state::{
     GenerationInfo, Opened, Snapshot, SnapshotDir, SnapshotMeta, Source, StateError, Store,
 };
@@ -27,6 +28,7 @@ use crate::system::view::{Sampled, SystemView, SAMPLE_EVERY};
 use crate::uid::UidNames;
 use args::{Args, Command};
 use engine::{counters_since_ms, mode_text, read_all, set_peak_epoch, source_maps, Engine};
+use gate::{crossings, listed, outcome, Gate};
 use permission::Access;
 use std::io::{self, Write};
 use std::path::Path;
@@ -109,7 +111,8 @@ impl Mode {
 /// The service core: the probes, state and UID names behind every dump.
 pub struct Service {
     mode: Mode,
-    engine: Mutex<Engine>,
+    /// Shared with the duty-cycle thread (`keeper`).
+    engine: Arc<Mutex<Engine>>,
     /// What a background thread samples: vmstat (for recent rates) and
     /// pagetypeinfo (too costly to read at every request).
     sampled: Arc<Mutex<Sampled>>,
@@ -121,11 +124,13 @@ impl Service {
     /// kernel's counters were reset in between.
     pub fn new(
         mode: Mode,
-        probes: Probes,
+        mut probes: Probes,
         state_dir: &Path,
         names: UidNames,
     ) -> Result<Self, String> {
         let boot_id = system::boot_id().map_err(|e| format!("cannot tell this boot: {e}"))?;
+        // The estimates carry the generation on as the maps do.
+        keeper::restore(&mut probes, state_dir);
         // Any group that can be read carries the generation on.
         let reading = read_all(&probes);
         let (store, opened) = if reading.counters.nothing_read() {
@@ -153,13 +158,15 @@ impl Service {
         if let Some(note) = store.note() {
             log::warn!("{note}");
         }
+        let engine = Arc::new(Mutex::new(Engine {
+            probes,
+            store,
+            names,
+        }));
+        keeper::start(&engine);
         Ok(Service {
             mode,
-            engine: Mutex::new(Engine {
-                probes,
-                store,
-                names,
-            }),
+            engine,
             sampled: sample_system(),
         })
     }
@@ -594,84 +601,6 @@ fn visible_uids(a: &Args, caller: Caller) -> Option<Vec<u32>> {
     } else {
         Some(vec![caller.uid])
     }
-}
-
-/// The crossings to list, and how many there were.
-fn listed(mut failed: Vec<Crossing>) -> (Vec<Crossing>, usize) {
-    let total = failed.len();
-    failed.truncate(MAX_LISTED_CROSSINGS);
-    (failed, total)
-}
-
-/// A gate fails when a threshold was crossed, and when one could not be
-/// decided: it never passes on counts it could not see, nor on an interval
-/// that lies on both sides of its bound.
-fn outcome(failed: &[Crossing], straddling: &[Crossing], undetermined: &[Undetermined]) -> Outcome {
-    if failed.is_empty() && straddling.is_empty() && undetermined.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::ThresholdCrossed
-    }
-}
-
-/// The thresholds one UID's metrics cross, into `gate.failed`, and those
-/// whose metric's interval (an estimate's or a bracket's) lies on both sides
-/// of the bound, into `gate.straddling`. Without a diff `from` is `None`.
-fn crossings(
-    gate: &mut Gate,
-    thresholds: &[Threshold],
-    uid: u32,
-    from: Option<&UidMetrics>,
-    to: &UidMetrics,
-) {
-    let value = |m: &UidMetrics, metric: &str| {
-        Measure::of(m, metric)
-            .or_else(|| metrics::defaults_to_zero(metric).then_some(Measure::ZERO))
-    };
-    for t in thresholds {
-        let Some(to_v) = value(to, &t.metric) else {
-            continue;
-        };
-        let from_v = match from {
-            Some(f) => match value(f, &t.metric) {
-                Some(v) => Some(v),
-                None => continue,
-            },
-            None => None,
-        };
-        let point = |m: Measure| match m {
-            Measure::Exact(v) | Measure::Estimate { value: v, .. } => v,
-            Measure::Bracket { hi, .. } => hi,
-        };
-        let exact = from_v
-            .into_iter()
-            .chain([to_v])
-            .all(|m| m.kind() == "exact");
-        let crossing = |range: Option<[f64; 2]>| Crossing {
-            threshold: t.text.clone(),
-            uid,
-            metric: t.metric.clone(),
-            from: from_v.map(point),
-            to: point(to_v),
-            range,
-        };
-        let range = || {
-            let (lo, hi) = t.compared(from_v, to_v)?;
-            (!exact).then_some([lo, hi])
-        };
-        match t.decide(from_v, to_v) {
-            Decision::Clear => {}
-            Decision::Crossed => gate.failed.push(crossing(range())),
-            Decision::Straddles => gate.straddling.push(crossing(range())),
-        }
-    }
-}
-
-/// What the thresholds made of every UID checked.
-#[derive(Default)]
-struct Gate {
-    failed: Vec<Crossing>,
-    straddling: Vec<Crossing>,
 }
 
 /// Diff rows by the size of the change of the `--sort` column's metric.

@@ -3,7 +3,7 @@
 //! Kernel counters only grow, so a window is `now - baseline`, key by key.
 
 use crate::abi::memory::UID_ENTRIES;
-use crate::abi::syscalls::{COUNTS_ENTRIES, LATENCY_ENTRIES};
+use crate::abi::syscalls::{LATENCY_ENTRIES, PAIRS};
 use crate::abi::LATENCY_BUCKETS;
 use crate::math::saturating_sum;
 use crate::probes::memory::{self, GroupSample, Kind};
@@ -61,6 +61,12 @@ pub(crate) struct GroupCounters {
     #[serde(with = "slot_rows")]
     pub(crate) uids: BTreeMap<u32, Vec<u64>>,
     pub(crate) other: Vec<u64>,
+    /// Estimated groups (duty-cycled): per UID the variance of each metric
+    /// with a CI, cumulative like the counts, and of the shared bucket.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) variance: BTreeMap<u32, Vec<u128>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) other_variance: Vec<u128>,
 }
 
 impl GroupCounters {
@@ -68,6 +74,8 @@ impl GroupCounters {
         GroupCounters {
             uids: s.uids.iter().cloned().collect(),
             other: s.other.clone(),
+            variance: s.variance.clone(),
+            other_variance: s.other_variance.clone(),
         }
     }
 }
@@ -196,6 +204,7 @@ impl Counters {
             window.other = slots_since(&kinds, &now.other, &base.other, || {
                 format!("{name} other UIDs")
             })?;
+            variance_since(name, now, base, &mut window)?;
             out.groups.insert(name.clone(), window);
         }
         Ok(out)
@@ -256,10 +265,10 @@ impl Counters {
     /// maps: no more entries than they hold.
     pub(crate) fn check_bounds(&self) -> Result<(), String> {
         let (pairs, uids) = (self.syscalls.len(), self.latency.len());
-        if pairs > COUNTS_ENTRIES as usize || uids > LATENCY_ENTRIES as usize {
+        if pairs > PAIRS as usize || uids > LATENCY_ENTRIES as usize {
             return Err(format!(
                 "{pairs} (UID, syscall) pairs and {uids} latency histograms; the maps hold at \
-                 most {COUNTS_ENTRIES} and {LATENCY_ENTRIES}"
+                 most {PAIRS} and {LATENCY_ENTRIES}"
             ));
         }
         for (name, g) in &self.groups {
@@ -289,8 +298,42 @@ impl Counters {
         self.latency.retain(|uid, _| keep(*uid));
         for g in self.groups.values_mut() {
             g.uids.retain(|uid, _| keep(*uid));
+            g.variance.retain(|uid, _| keep(*uid));
         }
     }
+}
+
+/// The variances of an estimated group's window: now minus the baseline,
+/// like its counts.
+fn variance_since(
+    name: &str,
+    now: &GroupCounters,
+    base: &GroupCounters,
+    window: &mut GroupCounters,
+) -> Result<(), WentBack> {
+    let since = |n: &[u128], was: &[u128], what: &dyn Fn() -> String| {
+        let mut out = Vec::with_capacity(n.len());
+        for (i, &v) in n.iter().enumerate() {
+            let w = was.get(i).copied().unwrap_or(0);
+            out.push(v.checked_sub(w).ok_or_else(|| WentBack {
+                what: format!("{} variance {i}", what()),
+                was: u64::try_from(w).unwrap_or(u64::MAX),
+                now: u64::try_from(v).unwrap_or(u64::MAX),
+            })?);
+        }
+        Ok(out)
+    };
+    for (uid, v) in &now.variance {
+        let was = base.variance.get(uid).map(Vec::as_slice).unwrap_or(&[]);
+        let w = since(v, was, &|| format!("{name} uid {uid}"))?;
+        if w.iter().any(|&x| x != 0) || window.uids.contains_key(uid) {
+            window.variance.insert(*uid, w);
+        }
+    }
+    window.other_variance = since(&now.other_variance, &base.other_variance, &|| {
+        format!("{name} other UIDs")
+    })?;
+    Ok(())
 }
 
 fn sub(now: u64, was: u64, what: impl FnOnce() -> String) -> Result<u64, WentBack> {
@@ -428,10 +471,11 @@ mod tests {
             v[1] = peak;
             v
         };
-        let faults = |n: u64| vec![n, 1];
+        let faults = |n: u64| vec![n, 1, 0, 0];
         let group = |rows: &[(u32, Vec<u64>)]| GroupCounters {
             uids: rows.iter().cloned().collect(),
             other: vec![0; rows[0].1.len()],
+            ..Default::default()
         };
         let with = |f: GroupCounters, r: GroupCounters| Counters {
             groups: [("faults".to_owned(), f), ("rss".to_owned(), r)].into(),
@@ -440,7 +484,7 @@ mod tests {
         let base = with(group(&[(7, faults(10))]), group(&[(7, rss(500))]));
         let now = with(group(&[(7, faults(25))]), group(&[(7, rss(300))]));
         let w = now.since(&base).unwrap();
-        assert_eq!(w.groups["faults"].uids[&7], vec![15, 0]);
+        assert_eq!(w.groups["faults"].uids[&7], vec![15, 0, 0, 0]);
         assert_eq!(w.groups["rss"].uids[&7], rss(300));
         let back = with(group(&[(7, faults(9))]), group(&[(7, rss(1))]));
         assert!(back
@@ -456,17 +500,18 @@ mod tests {
             .unwrap()
             .uids
             .insert(8, vec![1]);
-        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 2"));
+        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 4"));
         let text = serde_json::to_string(&now).unwrap();
-        assert!(text.contains("[7,25,1]"), "{text}");
+        assert!(text.contains("[7,25,1,0,0]"), "{text}");
         assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), now);
     }
 
     #[test]
     fn each_group_has_its_own_window() {
         let faults = |n: u64| GroupCounters {
-            uids: [(7, vec![n, 0])].into(),
-            other: vec![0, 0],
+            uids: [(7, vec![n, 0, 0, 0])].into(),
+            other: vec![0, 0, 0, 0],
+            ..Default::default()
         };
         let mut base = counters(&[(7, 39, 10, 0)]);
         base.groups.insert("faults".into(), faults(5));
@@ -480,7 +525,7 @@ mod tests {
             w.why_missing(SYSCALLS),
             "the syscalls probe group is unavailable: pin gone"
         );
-        assert_eq!(w.groups["faults"].uids[&7], vec![3, 0]);
+        assert_eq!(w.groups["faults"].uids[&7], vec![3, 0, 0, 0]);
         assert!(w.has("faults") && !w.has("slab") && !w.nothing_read());
 
         // A group the baseline could not read has no window until a reset.

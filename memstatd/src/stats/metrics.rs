@@ -18,7 +18,7 @@
 use super::counters::{Counters, SYSCALLS};
 use super::measure::{self, Measure};
 use crate::math::{percentile, saturating_sum};
-use crate::probes::memory;
+use crate::probes::memory::{self, duty};
 use crate::probes::syscalls::{syscall_name, syscall_number};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -54,10 +54,19 @@ pub(crate) fn per_uid(window: &Counters) -> BTreeMap<u32, UidMetrics> {
         let Some(spec) = memory::spec(name) else {
             continue;
         };
+        // A window with variances is an estimate: its metrics get their CIs.
+        let estimated = !group.variance.is_empty() || group.other_variance.iter().any(|&v| v != 0);
         for (&uid, slots) in &group.uids {
-            out.entry(uid)
-                .or_default()
-                .extend(spec.named_metrics(slots));
+            let m = out.entry(uid).or_default();
+            m.extend(spec.named_metrics(slots));
+            if estimated {
+                let variance = group.variance.get(&uid).map(Vec::as_slice);
+                m.extend(
+                    duty::ci_entries(spec, variance)
+                        .into_iter()
+                        .map(|(name, ci)| (format!("{}.{name}", spec.name), ci)),
+                );
+            }
         }
     }
     out
@@ -522,6 +531,40 @@ mod tests {
     }
 
     #[test]
+    fn a_window_with_variances_is_an_estimate_with_its_cis() {
+        let spec = memory::spec("pagealloc").unwrap();
+        let first = duty::ci_metrics(spec)[0].clone();
+        let metric = format!("pagealloc.{first}");
+        let mut group = crate::stats::counters::GroupCounters::default();
+        group.uids.insert(7, vec![0; spec.slots()]);
+        group.uids.insert(8, vec![0; spec.slots()]);
+        group.other = vec![0; spec.slots()];
+        let mut w = Counters::default();
+        w.groups.insert("pagealloc".into(), group.clone());
+        assert_eq!(
+            Measure::of(&per_uid(&w)[&7], &metric),
+            Some(Measure::Exact(0)),
+            "no variances: counted at full rate"
+        );
+
+        let mut variance = vec![0; duty::ci_metrics(spec).len()];
+        variance[0] = 100;
+        group.variance.insert(7, variance);
+        w.groups.insert("pagealloc".into(), group);
+        let m = per_uid(&w);
+        assert_eq!(
+            Measure::of(&m[&7], &metric),
+            Some(Measure::Estimate { value: 0, ci95: 20 }),
+            "1.96 x sqrt(100), rounded up"
+        );
+        assert_eq!(
+            Measure::of(&m[&8], &metric),
+            Some(Measure::Estimate { value: 0, ci95: 0 }),
+            "a UID of an estimated window is an estimate too"
+        );
+    }
+
+    #[test]
     fn a_threshold_names_the_metric_not_its_companions() {
         let mut names = Vec::new();
         for g in memory::GROUPS {
@@ -548,7 +591,7 @@ mod tests {
         let e = check_metric("faults.minr").unwrap_err();
         assert!(
             e.starts_with(
-                "unknown metric \"faults.minr\" of the faults group: valid are faults.faults"
+                "unknown metric \"faults.minr\" of the faults group: valid are faults.minor"
             ),
             "{e}"
         );
@@ -558,13 +601,18 @@ mod tests {
 
         let mut w = Counters::default();
         let mut faults = crate::stats::counters::GroupCounters::default();
-        faults.uids.insert(7, vec![10, 3]);
-        faults.other = vec![0, 0];
+        faults.uids.insert(7, vec![10, 3, 6, 2]);
+        faults.other = vec![0, 0, 0, 0];
         w.groups.insert("faults".into(), faults);
         let m = &per_uid(&w)[&7];
         assert_eq!(
-            (m["faults.faults"], m["faults.minor"], m["faults.major"]),
-            (10, 7, 3)
+            (
+                m["faults.events.all"],
+                m["faults.events.minor"],
+                m["faults.minor"],
+                m["faults.major"]
+            ),
+            (10, 7, 6, 2)
         );
         assert!(!defaults_to_zero("reclaim.direct.p99_us"));
         assert!(!defaults_to_zero("slab.waste_permille"));
@@ -595,7 +643,7 @@ mod tests {
         w.overflow.count = 40;
         w.overflow.errors = 0;
         let faults = crate::stats::counters::GroupCounters {
-            other: vec![12, 2],
+            other: vec![0, 0, 10, 2],
             ..Default::default()
         };
         w.groups.insert("faults".into(), faults);

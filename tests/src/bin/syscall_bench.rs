@@ -1,7 +1,11 @@
 //! Nanoseconds added per syscall by memstat's default syscall probe, against
 //! nothing attached, an empty tracepoint program (the floor), and a bpftrace
-//! one-liner doing the same per-(UID, syscall) counting. The configurations
-//! run alternately for several rounds on one pinned CPU; medians are printed.
+//! one-liner doing the same per-(UID, syscall) counting. memstat runs twice:
+//! from a copy of its maps where the calling UID (root) has a row of its own
+//! (claimed in the first warm-up), and from a copy whose rows are all taken,
+//! where it counts in the shared table. The configurations run alternately
+//! for several rounds on one pinned CPU; medians are printed. Then, with
+//! `kernel.bpf_stats_enabled=1`, each program's own time per run.
 //!
 //! Usage: syscall_bench [--rounds N] [--iterations N]   (as root)
 
@@ -24,12 +28,15 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_os = "android"))]
 mod host {
+    use memstat_tests::hostile::fill_map;
     use memstat_tests::{load_builtin, Bpffs};
     use memstatd::abi::{self, syscalls};
-    use memstatd::bpf::{Attachment, Program, Tracefs};
+    use memstatd::bpf::{sys, Attachment, Program, Tracefs};
     use memstatd::loader::HostLoader;
     use memstatd::probes::syscalls::SyscallProbe;
     use std::io::{BufRead, BufReader};
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
@@ -37,19 +44,24 @@ mod host {
         "tracepoint:raw_syscalls:sys_exit { @[uid, args->id] = count(); }";
     const EMPTY: &str = "emptyTracepoint";
     const SYS_EXIT: &str = "tracepoint/raw_syscalls/sys_exit";
+    const STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+    /// The goal for memstat's added cost, in floors.
+    const GOAL: f64 = 1.3;
 
     #[derive(Clone, Copy, PartialEq)]
     enum Config {
         Nothing,
         Floor,
-        Memstat,
+        Row,
+        Shared,
         Bpftrace,
     }
 
-    const NAMES: [&str; 4] = [
+    const NAMES: [&str; 5] = [
         "nothing attached",
         "empty program (floor)",
-        "memstat",
+        "memstat, UID with a row",
+        "memstat, UID with no row",
         "bpftrace",
     ];
 
@@ -72,10 +84,32 @@ mod host {
     }
 
     struct Setup {
-        fs: Bpffs,
+        /// memstat's maps where root gets a row.
+        row: Bpffs,
+        /// memstat's maps whose rows are all taken.
+        shared: Bpffs,
+        empty_pin: std::path::PathBuf,
         tracefs: Tracefs,
         empty: Program,
-        bpftrace: bool,
+    }
+
+    impl Setup {
+        fn pins(&self, config: Config) -> Option<&Path> {
+            match config {
+                Config::Row => Some(self.row.path()),
+                Config::Shared => Some(self.shared.path()),
+                _ => None,
+            }
+        }
+
+        /// The pin of the program `config` runs on every syscall.
+        fn program_pin(&self, config: Config) -> Option<std::path::PathBuf> {
+            match (config, self.pins(config)) {
+                (Config::Floor, _) => Some(self.empty_pin.clone()),
+                (_, Some(root)) => Some(abi::prog_pin(root, syscalls::OBJECT, SYS_EXIT)),
+                _ => None,
+            }
+        }
     }
 
     fn attach(setup: &Setup, config: Config) -> Result<Live, String> {
@@ -87,9 +121,9 @@ mod host {
                     .attach_tracepoint(&setup.tracefs, "raw_syscalls/sys_exit")
                     .map_err(|e| e.to_string())?,
             },
-            Config::Memstat => Live::Memstat {
+            Config::Row | Config::Shared => Live::Memstat {
                 _probe: Box::new(
-                    SyscallProbe::open(setup.fs.path(), &setup.tracefs)
+                    SyscallProbe::open(setup.pins(config).expect("memstat"), &setup.tracefs)
                         .map_err(|e| e.to_string())?,
                 ),
             },
@@ -149,6 +183,22 @@ mod host {
         }
     }
 
+    /// Loads memstat's syscall object into a fresh bpffs; with `rows_taken`,
+    /// every row is given an owner first (UID 0, through the pin: the
+    /// program never counts there), so that every claim finds none free.
+    fn memstat_copy(rows_taken: bool) -> Result<Bpffs, String> {
+        let fs = Bpffs::new()?;
+        load_builtin(fs.path(), syscalls::OBJECT);
+        if rows_taken {
+            let pin = abi::map_pin(fs.path(), syscalls::OBJECT, syscalls::MAP_ROW_UID);
+            let rows: Vec<Vec<u8>> = (0..syscalls::ROWS)
+                .map(|r| r.to_ne_bytes().to_vec())
+                .collect();
+            fill_map(&pin, std::mem::size_of::<u64>(), false, &rows);
+        }
+        Ok(fs)
+    }
+
     pub fn run() -> Result<(), String> {
         let args: Vec<String> = std::env::args().skip(1).collect();
         if let Some(bad) = args
@@ -167,29 +217,28 @@ mod host {
         }
         pin_to_cpu0()?;
 
-        let fs = Bpffs::new()?;
+        let empty_fs = Bpffs::new()?;
         let tracefs = Tracefs::find().map_err(|e| e.to_string())?;
-        load_builtin(fs.path(), syscalls::OBJECT);
         let empty_bytes = std::fs::read(
             std::path::Path::new(env!("MEMSTAT_TEST_OBJECTS")).join(format!("{EMPTY}.o")),
         )
         .map_err(|e| e.to_string())?;
-        HostLoader::new(fs.path())
+        HostLoader::new(empty_fs.path())
             .map_err(|e| e.to_string())?
             .load(EMPTY, &empty_bytes)
             .map_err(|e| e.to_string())?;
-        let empty =
-            Program::open(&abi::prog_pin(fs.path(), EMPTY, SYS_EXIT)).map_err(|e| e.to_string())?;
-        let bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
+        let empty_pin = abi::prog_pin(empty_fs.path(), EMPTY, SYS_EXIT);
+        let empty = Program::open(&empty_pin).map_err(|e| e.to_string())?;
         let setup = Setup {
-            fs,
+            row: memstat_copy(false)?,
+            shared: memstat_copy(true)?,
+            empty_pin,
             tracefs,
             empty,
-            bpftrace,
         };
 
-        let mut configs = vec![Config::Nothing, Config::Floor, Config::Memstat];
-        if setup.bpftrace {
+        let mut configs = vec![Config::Nothing, Config::Floor, Config::Row, Config::Shared];
+        if Command::new("bpftrace").arg("--version").output().is_ok() {
             configs.push(Config::Bpftrace);
         } else {
             println!(
@@ -201,11 +250,12 @@ mod host {
         for round in 1..=rounds {
             for &config in &configs {
                 let _live = attach(&setup, config)?;
-                measure(iterations / 20); // warm-up
+                measure(iterations / 20); // warm-up; root claims its row in the first
                 samples[config as usize].push(measure(iterations));
             }
             eprintln!("round {round}/{rounds} done");
         }
+        check_rows(&setup)?;
 
         let med: Vec<Option<f64>> = samples
             .iter_mut()
@@ -213,31 +263,118 @@ mod host {
             .collect();
         let base = med[Config::Nothing as usize].expect("always measured");
         println!(
-            "\n{:<24} {:>14} {:>16}",
+            "\n{:<26} {:>12} {:>10}",
             "configuration", "ns/syscall", "added ns"
         );
         for (name, m) in NAMES.iter().zip(&med) {
             match m {
-                Some(m) => println!("{name:<24} {m:>14.1} {:>16.1}", m - base),
-                None => println!("{name:<24} {:>14} {:>16}", "unavailable", "-"),
+                Some(m) => println!("{name:<26} {m:>12.1} {:>10.1}", m - base),
+                None => println!("{name:<26} {:>12} {:>10}", "unavailable", "-"),
             }
         }
         let added = |c: Config| med[c as usize].map(|m| m - base);
-        let (floor, memstat) = (
-            added(Config::Floor).unwrap(),
-            added(Config::Memstat).unwrap(),
-        );
+        let floor = added(Config::Floor).unwrap();
+        let (row, shared) = (added(Config::Row).unwrap(), added(Config::Shared).unwrap());
+        if floor <= 0.0 {
+            println!(
+                "\nthe empty program added no time ({floor:.1} ns): other work on the machine \
+                 drowns the differences; rerun when it is quiet"
+            );
+            return program_times(&setup, iterations);
+        }
         println!("\nratios of the added cost (ns/syscall above nothing attached):");
-        println!("  memstat / floor    = {:.2}", memstat / floor);
+        let verdict = |r: f64| if r <= GOAL { "within" } else { "above" };
+        println!(
+            "  memstat / floor           = {:.2}  ({} the goal of {GOAL:.2}; UID with a row)",
+            row / floor,
+            verdict(row / floor)
+        );
+        println!(
+            "  memstat no row / floor    = {:.2}  (UID counted in the shared table)",
+            shared / floor
+        );
         if let Some(bpftrace) = added(Config::Bpftrace) {
-            println!("  memstat / bpftrace = {:.2}", memstat / bpftrace);
+            println!("  memstat / bpftrace        = {:.2}", row / bpftrace);
             let raw = |c: Config| med[c as usize].unwrap();
             println!(
                 "ratio of the whole per-call time: memstat / bpftrace = {:.2}",
-                raw(Config::Memstat) / raw(Config::Bpftrace)
+                raw(Config::Row) / raw(Config::Bpftrace)
             );
         }
+        program_times(&setup, iterations)
+    }
+
+    /// Fails unless root holds a row in the first copy (in the second, every
+    /// row had an owner before anything ran).
+    fn check_rows(setup: &Setup) -> Result<(), String> {
+        let row = SyscallProbe::open(setup.row.path(), &setup.tracefs)
+            .and_then(|p| p.read())
+            .map_err(|e| e.to_string())?;
+        if !row.row_uids.contains(&0) {
+            return Err(format!(
+                "root got no row (rows held by {:?}): the row figures are not the row path's",
+                row.row_uids
+            ));
+        }
         Ok(())
+    }
+
+    /// With BPF stats on, each program's average time per run over one
+    /// measured loop: what memstat spends beyond the empty program.
+    fn program_times(setup: &Setup, iterations: u64) -> Result<(), String> {
+        let _stats = StatsOn::new()?;
+        println!("\nprogram time per run (kernel.bpf_stats_enabled=1; each includes the stats' own clock reads):");
+        let mut floor = None;
+        for config in [Config::Floor, Config::Row, Config::Shared] {
+            let pin = setup.program_pin(config).expect("a program");
+            let fd = sys::obj_get(&pin, 0).map_err(|e| format!("{}: {e}", pin.display()))?;
+            let _live = attach(setup, config)?;
+            measure(iterations / 20);
+            let before = run_stats(&fd)?;
+            measure(iterations);
+            let after = run_stats(&fd)?;
+            let runs = after.1.saturating_sub(before.1).max(1);
+            let ns = after.0.saturating_sub(before.0) as f64 / runs as f64;
+            let over = floor.map_or(String::new(), |f: f64| {
+                format!("  (+{:.1} over the empty program)", ns - f)
+            });
+            println!(
+                "  {:<26} {ns:>7.1} ns, {runs} runs{over}",
+                NAMES[config as usize]
+            );
+            floor.get_or_insert(ns);
+        }
+        Ok(())
+    }
+
+    /// (run_time_ns, run_cnt) from a program's fdinfo.
+    fn run_stats(fd: &OwnedFd) -> Result<(u64, u64), String> {
+        let path = format!("/proc/self/fdinfo/{}", fd.as_raw_fd());
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| format!("{path}: no {name}"))
+        };
+        Ok((field("run_time_ns:")?, field("run_cnt:")?))
+    }
+
+    /// `kernel.bpf_stats_enabled=1` until dropped, then its old value again.
+    struct StatsOn(String);
+
+    impl StatsOn {
+        fn new() -> Result<Self, String> {
+            let old = std::fs::read_to_string(STATS).map_err(|e| format!("{STATS}: {e}"))?;
+            std::fs::write(STATS, "1").map_err(|e| format!("{STATS}: {e}"))?;
+            Ok(StatsOn(old))
+        }
+    }
+
+    impl Drop for StatsOn {
+        fn drop(&mut self) {
+            let _ = std::fs::write(STATS, self.0.trim());
+        }
     }
 
     fn pin_to_cpu0() -> Result<(), String> {

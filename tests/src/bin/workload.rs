@@ -34,6 +34,8 @@
 //!                      even, 2*BYTES if odd)
 //!   brk:N:BYTES        brk(0) reads the break B0, then brk(B0 + i*BYTES) for
 //!                      i = 1..N (each grows it by BYTES), then brk(B0): N+2 calls
+//!   brkgrow:N:BYTES    the same from the break B0 the last brk op left (in a
+//!                      forked child, its parent's), without brk(0): N+1 calls
 //!   memfd:N            N times: memfd_create("memstat-workload", MFD_CLOEXEC), close
 //!   shm:N:BYTES        N times: shmget(IPC_PRIVATE, BYTES, IPC_CREAT|0600),
 //!                      shmat(id, NULL, 0) (maps BYTES rounded up to pages),
@@ -72,6 +74,14 @@
 //!                      pause() until killed (a memory cgroup's OOM killer or
 //!                      the caller): the last op, meant to be run in a small
 //!                      memory cgroup
+//!   fork               fork: the child runs the next op and exits; the parent
+//!                      waits for it (wait4), fails if it failed, and goes on
+//!                      with the ops after that one
+//!   exec               execve("/proc/self/exe") with the ops after this one as
+//!                      arguments: the new image runs them, with the same
+//!                      stdin, stdout and environment. Its start-up makes calls
+//!                      of its own; with GLIBC_TUNABLES=glibc.malloc.mmap_threshold=0
+//!                      glibc's malloc takes no memory with brk
 //!   wait               write(1, "wait\n"), then read(0) one byte at a time up
 //!                      to a newline or end of file: lets a test read counters
 //!                      at this point, then resume the workload. Between two
@@ -80,6 +90,9 @@
 //!
 //! Apart from these it makes only the calls of process start and exit, none of
 //! which is getppid, fchdir or a nonexistent syscall.
+
+#[path = "workload/process.rs"]
+mod process;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -329,30 +342,8 @@ fn run(op: &str) -> Result<(), String> {
             }
             munmap(addr, len)?;
         }
-        "brk" => {
-            let mut f = usage("brk:N:BYTES");
-            let (n, bytes) = (f.num()?, f.bytes()?);
-            f.end()?;
-            // SAFETY: brk(0) only reads the break.
-            let start = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as u64;
-            // Nothing allocates between these calls, so malloc's heap (which
-            // ends at or below `start`) is intact once the break is back.
-            let set = |want: u64| -> Result<(), String> {
-                // SAFETY: the pages between start and want belong to nothing.
-                let got = unsafe { libc::syscall(libc::SYS_brk, want as usize) } as u64;
-                if got != want {
-                    return Err(format!(
-                        "brk({want:#x}) left the break at {got:#x} \
-                         (RLIMIT_DATA or a mapping above the heap is in the way: use a smaller N*BYTES)"
-                    ));
-                }
-                Ok(())
-            };
-            for i in 1..=n {
-                set(start + i * bytes)?;
-            }
-            set(start)?;
-        }
+        "brk" => process::brk(usage("brk:N:BYTES"))?,
+        "brkgrow" => process::brkgrow(usage("brkgrow:N:BYTES"))?,
         "memfd" => {
             let mut f = usage("memfd:N");
             let n = f.num()?;
@@ -699,18 +690,27 @@ fn wait() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    // Arguments, stdout's buffer and the table are set up before the first op,
-    // so that ops allocate nothing.
+    // Arguments (exec's too), stdout's buffer and the table are set up before
+    // the first op, so that ops allocate nothing.
     let ops: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv = process::Argv::of_this_process();
     let _ = std::io::stdout().flush();
     for slot in &TABLE {
         slot.store(0, Ordering::Relaxed);
     }
-    for op in &ops {
-        if let Err(e) = run(op) {
+    let mut i = 0;
+    while i < ops.len() {
+        let done = match ops[i].as_str() {
+            "exec" => Err(argv.exec(i + 1)),
+            "fork" => process::fork(ops.get(i + 1).map(String::as_str), run),
+            op => run(op),
+        };
+        if let Err(e) = done {
             eprintln!("workload: {e}");
             return ExitCode::from(2);
         }
+        // The op after a fork is the child's.
+        i += if ops[i] == "fork" { 2 } else { 1 };
     }
     ExitCode::SUCCESS
 }

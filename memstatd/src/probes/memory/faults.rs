@@ -1,11 +1,19 @@
-//! memStatFaults: page faults per UID, minor and major. Every fault comes
-//! from `exceptions:page_fault_user` where the kernel has it (x86: faults
-//! taken in user mode), else from the perf software event `page-faults`
-//! (arm64: every fault in the task's context, kernel-mode faults on user
-//! memory included); major faults from the perf software event
-//! `major-faults` on every architecture. Minor is every fault less major.
+//! Page faults per UID, minor and major.
+//!
+//! By default, exactly and at no cost per fault, from the kernel's own
+//! per-task counters (`crate::tasks`): `minor`, `major`.
+//!
+//! For an investigation, `--probe faults=on` also attaches memStatFaults'
+//! per-event programs, at full rate (`events.*`): every fault from
+//! `exceptions:page_fault_user` where the kernel has it (x86: faults taken
+//! in user mode), else from the perf software event `page-faults` (arm64:
+//! every fault in the task's context, kernel-mode faults on user memory
+//! included); major faults from the perf software event `major-faults` on
+//! every architecture; minor is every fault less major. They attribute each
+//! fault to the UID of the moment it happened, where the task counters
+//! attribute a process's faults to the UID it had when read or at its exit.
 
-use super::{count, no_params, Column, GroupSpec, Hook, Source, Unit, Value};
+use super::{count, no_params, Column, Field, GroupSpec, Hook, Source, Unit, Value};
 
 const PERF_COUNT_SW_PAGE_FAULTS: u64 = 2;
 const PERF_COUNT_SW_PAGE_FAULTS_MAJ: u64 = 6;
@@ -14,7 +22,7 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "faults",
     object: "memStatFaults",
     title: "page faults",
-    fields: &[count("faults", 1), count("major", 1)],
+    fields: &[count("events", 1), count("events_major", 1)],
     hooks: &[
         Hook {
             sources: &[
@@ -47,11 +55,6 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
     metrics,
     columns: &[
         Column {
-            header: "FAULTS",
-            metric: "faults",
-            unit: Unit::Count,
-        },
-        Column {
             header: "MINOR",
             metric: "minor",
             unit: Unit::Count,
@@ -64,11 +67,16 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
     ],
 };
 
+/// The task-counter source's slots: minor and major faults.
+pub(crate) static TASK_FIELDS: &[Field] = &[count("minor", 1), count("major", 1)];
+
 fn metrics(v: &Value) -> Vec<(String, u64)> {
-    let (faults, major) = (v.one("faults"), v.one("major"));
+    let (events, events_major) = (v.one("events"), v.one("events_major"));
     vec![
-        ("faults".into(), faults),
-        ("minor".into(), faults.saturating_sub(major)),
-        ("major".into(), major),
+        ("minor".into(), v.one("minor")),
+        ("major".into(), v.one("major")),
+        ("events.all".into(), events),
+        ("events.minor".into(), events.saturating_sub(events_major)),
+        ("events.major".into(), events_major),
     ]
 }

@@ -7,6 +7,8 @@
 //! mode asks for and reads its maps.
 
 pub mod compaction;
+pub mod duty;
+mod estimate;
 pub mod extfrag;
 pub mod faults;
 pub mod memsyscalls;
@@ -21,6 +23,7 @@ use crate::abi::memory::{self as abi, GroupConfig, GROUP_PARAMS};
 use crate::abi::{map_pin, prog_pin};
 use crate::bpf::{Access, Attachment, BpfError, Map, PerCpu, Program, Tracefs};
 use crate::math::percentile;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Every memory group, in report order.
@@ -167,7 +170,8 @@ pub struct GroupSpec {
     pub(crate) default_on: bool,
     /// Whether `--probe NAME=1/N` may sample it (stall pairs cannot be).
     pub samplable: bool,
-    /// Params the programs need, or why the group cannot run here.
+    /// Params the programs need (written at open and at each switch on), or
+    /// why the group cannot run here.
     pub(crate) params: fn(&Tracefs) -> Result<[u32; GROUP_PARAMS], String>,
     /// Named metrics of one UID's slots (without the group prefix).
     pub(crate) metrics: fn(&Value) -> Vec<(String, u64)>,
@@ -176,27 +180,40 @@ pub struct GroupSpec {
 }
 
 impl GroupSpec {
-    /// u64 slots of one UID's value.
-    pub(crate) fn slots(&self) -> usize {
-        self.fields.iter().map(|f| f.slots).sum()
+    /// The fields the task-counter source (`crate::tasks`) fills, after
+    /// those of the BPF value: the group's default source where it has any.
+    pub(crate) fn task_fields(&self) -> &'static [Field] {
+        match self.name {
+            "faults" => faults::TASK_FIELDS,
+            "rss" => rss::TASK_FIELDS,
+            _ => &[],
+        }
     }
 
-    /// Size of one UID's value, in bytes.
+    fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields.iter().chain(self.task_fields())
+    }
+
+    /// u64 slots of one UID's value: the BPF value's, then the task fields'.
+    pub(crate) fn slots(&self) -> usize {
+        self.all_fields().map(|f| f.slots).sum()
+    }
+
+    /// Size of one UID's BPF value, in bytes.
     pub fn value_size(&self) -> usize {
-        self.slots() * 8
+        self.fields.iter().map(|f| f.slots).sum::<usize>() * 8
     }
 
     /// The kind of every slot, in order.
     pub(crate) fn kinds(&self) -> Vec<Kind> {
-        self.fields
-            .iter()
+        self.all_fields()
             .flat_map(|f| std::iter::repeat_n(f.kind, f.slots))
             .collect()
     }
 
     fn slot_range(&self, field: &str) -> Option<std::ops::Range<usize>> {
         let mut at = 0;
-        for f in self.fields {
+        for f in self.all_fields() {
             if f.name == field {
                 return Some(at..at + f.slots);
             }
@@ -253,11 +270,13 @@ impl Value<'_> {
     }
 }
 
-/// A group's mode: off, or on with one event in `sample_every` counted.
+/// A group's mode: off, on with one event in `sample_every` counted, or
+/// duty-cycled (pagealloc, slab and memsyscalls: [`duty`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GroupMode {
     Off,
     On { sample_every: u32 },
+    Duty,
 }
 
 impl GroupMode {
@@ -266,13 +285,15 @@ impl GroupMode {
         match text {
             "on" => return Ok(GroupMode::On { sample_every: 1 }),
             "off" => return Ok(GroupMode::Off),
+            "duty" => return Ok(GroupMode::Duty),
             _ => {}
         }
         match text.strip_prefix("1/").map(str::parse::<u32>) {
             Some(Ok(n)) if (2..=65536).contains(&n) => Ok(GroupMode::On { sample_every: n }),
             Some(Ok(1)) => Ok(GroupMode::On { sample_every: 1 }),
             _ => Err(format!(
-                "bad mode {text:?}: use on, off, or 1/N to count one event in N (N from 2 to 65536)"
+                "bad mode {text:?}: use on, off, or 1/N to count one event in N (N from 2 to 65536), \
+                 or duty (pagealloc, slab, memsyscalls: attached part of the time, estimates)"
             )),
         }
     }
@@ -288,6 +309,8 @@ pub struct MemoryProbe {
     tracefs: Tracefs,
     served: Vec<Result<&'static Source, String>>,
     attachments: Vec<Attachment>,
+    /// The duty cycle's estimates, for the groups that have one.
+    cycle: Option<duty::Cycle>,
 }
 
 /// One read of a group: every UID's slots and the shared bucket.
@@ -297,6 +320,13 @@ pub(crate) struct GroupSample {
     pub(crate) uids: Vec<(u32, Vec<u64>)>,
     pub(crate) other: Vec<u64>,
     pub(crate) table_entries: u32,
+    /// Entries of the per-UID map in use (an estimate's `uids` holds only
+    /// UIDs it has counts for).
+    pub(crate) table_used: usize,
+    /// Estimated groups: per UID, the variance of each metric with a CI
+    /// (`duty::ci_metrics`), and of the shared bucket.
+    pub(crate) variance: BTreeMap<u32, Vec<u128>>,
+    pub(crate) other_variance: Vec<u128>,
 }
 
 impl MemoryProbe {
@@ -353,21 +383,32 @@ impl MemoryProbe {
             tracefs: tracefs.clone(),
             served: Vec::new(),
             attachments: Vec::new(),
+            cycle: None,
         };
         let mut c = probe.config().map_err(|e| e.to_string())?;
-        if c.mode == abi::MODE_UNSET {
-            c.mode = if spec.default_on {
+        let cycled = duty::cycled(spec.name);
+        if c.mode == abi::MODE_UNSET || (c.mode == abi::MODE_DUTY && !cycled) {
+            c.mode = if cycled {
+                abi::MODE_DUTY
+            } else if spec.default_on {
                 abi::MODE_ON
             } else {
                 abi::MODE_OFF
             };
         }
-        if !spec.samplable {
+        if !spec.samplable || c.mode == abi::MODE_DUTY {
             c.sample_every = 1;
         }
+        // Duty-cycled programs count only while a window is open.
+        c.paused = u32::from(c.mode == abi::MODE_DUTY);
         c.param = params;
         probe.write_config(&c)?;
         probe.serve(c.mode == abi::MODE_ON)?;
+        if cycled {
+            let index = GROUPS.iter().position(|g| g.name == spec.name).unwrap_or(0);
+            let on = c.mode == abi::MODE_ON;
+            probe.cycle = Some(duty::Cycle::new(index as u64, on, spec.slots()));
+        }
         Ok(probe)
     }
 
@@ -465,14 +506,31 @@ impl MemoryProbe {
     }
 
     /// Switches the group: off detaches every program; on writes the
-    /// sampling factor, then attaches.
+    /// sampling factor, then attaches; duty detaches and leaves the
+    /// attaching to the duty cycle.
     pub(crate) fn set_mode(&mut self, mode: GroupMode) -> Result<(), String> {
+        if mode == GroupMode::Duty && self.cycle.is_none() {
+            return Err(format!(
+                "the {} group has no duty cycle (only {}): use on, off or 1/N",
+                self.spec.name,
+                duty::cycled_names()
+            ));
+        }
+        self.switch_cycle(mode, true)?;
         let mut c = self.config().map_err(|e| e.to_string())?;
+        c.paused = 0;
         match mode {
             GroupMode::Off => {
                 self.attachments.clear();
                 c.mode = abi::MODE_OFF;
-                self.write_config(&c)
+                self.write_config(&c)?;
+            }
+            GroupMode::Duty => {
+                self.attachments.clear();
+                c.mode = abi::MODE_DUTY;
+                c.sample_every = 1;
+                c.paused = 1;
+                self.write_config(&c)?;
             }
             GroupMode::On { sample_every } => {
                 if sample_every > 1 && !self.spec.samplable {
@@ -484,14 +542,18 @@ impl MemoryProbe {
                 }
                 c.mode = abi::MODE_ON;
                 c.sample_every = sample_every;
+                // Anew at each attach: memsyscalls' session.
+                c.param = (self.spec.params)(&self.tracefs)?;
                 self.write_config(&c)?;
-                self.serve(true)
+                self.serve(true)?;
             }
         }
+        self.switch_cycle(mode, false)
     }
 
     pub(crate) fn mode(&self) -> GroupMode {
         match self.config() {
+            Ok(c) if c.mode == abi::MODE_DUTY && self.cycle.is_some() => GroupMode::Duty,
             Ok(c) if !self.attachments.is_empty() => GroupMode::On {
                 sample_every: c.sample_every.max(1),
             },
@@ -544,7 +606,17 @@ impl MemoryProbe {
         })
     }
 
+    /// The group's counts: what its maps hold or, for a group with a duty
+    /// cycle, its estimates (with their variances).
     pub(crate) fn read(&self) -> Result<GroupSample, BpfError> {
+        let raw = self.read_raw()?;
+        Ok(match &self.cycle {
+            Some(cycle) => self.estimated(&raw, cycle),
+            None => raw,
+        })
+    }
+
+    fn read_raw(&self) -> Result<GroupSample, BpfError> {
         let kinds = self.spec.kinds();
         let epoch = self.config()?.epoch as u64;
         let combine = |raw: &PerCpu| combine(&kinds, epoch, raw.copies());
@@ -556,9 +628,11 @@ impl MemoryProbe {
             .get_with(&0u32, size, combine)?
             .unwrap_or_else(|| vec![0; kinds.len()]);
         Ok(GroupSample {
+            table_used: uids.len(),
             uids,
             other,
             table_entries: self.uid.max_entries(),
+            ..GroupSample::default()
         })
     }
 }

@@ -106,7 +106,7 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
 };
 
 /// Pages of per-order counts (the last order slot counts at its order).
-fn pages(by_order: &[u64]) -> u64 {
+pub(super) fn pages(by_order: &[u64]) -> u64 {
     by_order.iter().enumerate().fold(0u64, |a, (o, &n)| {
         a.saturating_add(n.saturating_mul(1 << o))
     })

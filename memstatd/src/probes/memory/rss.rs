@@ -1,10 +1,19 @@
-//! memStatRss: RSS peaks per UID (`kmem:rss_stat`): the highest RSS of one
-//! of the UID's processes, by type (file, anon, swap entries, shmem) and in
-//! total (file + anon + shmem), since the generation began: memstatd sets
-//! the programs' epoch to the generation, so `--reset` starts the peaks
-//! again. Peaks are a process's, not the sum over the UID's processes.
+//! RSS per UID.
+//!
+//! By default from the processes' own counters (`crate::tasks`): RSS now by
+//! type (`anon`, `file`, `shmem`, `total`: the sum over the UID's processes
+//! at the last read, exact at that read up to the kernel's per-CPU counter
+//! error) and the UID's peak since the generation began as a bracket
+//! (`peak.lo`, `peak.hi`; `crate::tasks` says why it holds).
+//!
+//! For an investigation, `--probe rss=on` also attaches memStatRss at full
+//! rate (`kmem:rss_stat`, every RSS change from 6.2 on): the highest RSS of
+//! one of the UID's processes, by type (file, anon, swap entries, shmem) and
+//! in total (file + anon + shmem), since the generation began
+//! (`process_peak.*`): memstatd sets the programs' epoch to the generation,
+//! so `--reset` starts the peaks again.
 
-use super::{Column, Field, GroupSpec, Hook, Kind, Source, Unit, Value};
+use super::{peak, Column, Field, GroupSpec, Hook, Kind, Source, Unit, Value};
 use crate::abi::memory::{GROUP_PARAMS, RSS_MEMBERS};
 use crate::bpf::Tracefs;
 use crate::probes::format::{read, Format};
@@ -21,7 +30,7 @@ const NAMES: [&str; RSS_MEMBERS] = ["file", "anon", "swap", "shmem"];
 pub(crate) static SPEC: GroupSpec = GroupSpec {
     name: "rss",
     object: "memStatRss",
-    title: "RSS peaks",
+    title: "RSS",
     fields: &[
         Field {
             name: "epoch",
@@ -59,28 +68,33 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
     metrics,
     columns: &[
         Column {
-            header: "PEAK RSS",
-            metric: "peak_total",
+            header: "PEAK HI",
+            metric: "peak.hi",
+            unit: Unit::Bytes,
+        },
+        Column {
+            header: "PEAK LO",
+            metric: "peak.lo",
+            unit: Unit::Bytes,
+        },
+        Column {
+            header: "RSS",
+            metric: "total",
             unit: Unit::Bytes,
         },
         Column {
             header: "ANON",
-            metric: "peak_anon",
+            metric: "anon",
             unit: Unit::Bytes,
         },
         Column {
             header: "FILE",
-            metric: "peak_file",
+            metric: "file",
             unit: Unit::Bytes,
         },
         Column {
             header: "SHMEM",
-            metric: "peak_shmem",
-            unit: Unit::Bytes,
-        },
-        Column {
-            header: "SWAP",
-            metric: "peak_swap",
+            metric: "shmem",
             unit: Unit::Bytes,
         },
     ],
@@ -102,12 +116,31 @@ fn params(tracefs: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
     Ok([0; GROUP_PARAMS])
 }
 
+/// The task-counter source's slots: bytes now (anon, file, shmem) and the
+/// peak bracket (lo, hi); values of the moment, like peaks.
+pub(crate) static TASK_FIELDS: &[Field] = &[peak("now", 3), peak("bracket", 2)];
+
 fn metrics(v: &Value) -> Vec<(String, u64)> {
-    let mut out: Vec<(String, u64)> = NAMES
+    let now = v.field("now");
+    let get = |s: &[u64], i: usize| s.get(i).copied().unwrap_or(0);
+    let mut out: Vec<(String, u64)> = ["anon", "file", "shmem"]
         .iter()
-        .zip(v.field("peak"))
-        .map(|(name, &b)| (format!("peak_{name}"), b))
+        .enumerate()
+        .map(|(i, name)| ((*name).to_owned(), get(now, i)))
         .collect();
-    out.push(("peak_total".into(), v.one("peak_total")));
+    out.push((
+        "total".into(),
+        now.iter().fold(0, |a: u64, &b| a.saturating_add(b)),
+    ));
+    let bracket = v.field("bracket");
+    out.push(("peak.lo".into(), get(bracket, 0)));
+    out.push(("peak.hi".into(), get(bracket, 1)));
+    out.extend(
+        NAMES
+            .iter()
+            .zip(v.field("peak"))
+            .map(|(name, &b)| (format!("process_peak.{name}"), b)),
+    );
+    out.push(("process_peak.total".into(), v.one("peak_total")));
     out
 }

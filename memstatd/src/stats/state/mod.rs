@@ -20,7 +20,7 @@ mod snapshots;
 mod tests;
 
 use super::counters::Counters;
-use dir::Dir;
+pub(crate) use dir::Dir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -123,7 +123,7 @@ fn files_with_more_than_the_maps_hold_are_corrupt() {
     let dir = TempDir::new("bounds");
     let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
     let mut big = Counters::default();
-    for uid in 0..=crate::abi::syscalls::COUNTS_ENTRIES {
+    for uid in 0..=crate::abi::syscalls::PAIRS {
         big.syscalls.insert(
             (uid, 0),
             CallCounts {
@@ -135,7 +135,7 @@ fn files_with_more_than_the_maps_hold_are_corrupt() {
     store.save_snapshot("big", big, 1).unwrap();
     assert!(matches!(
         store.snapshots().load("big"),
-        Err(StateError::Corrupt { ref why, .. }) if why.contains("16385 (UID, syscall) pairs")
+        Err(StateError::Corrupt { ref why, .. }) if why.contains("8193 (UID, syscall) pairs")
     ));
 }
 
