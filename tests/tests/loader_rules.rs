@@ -298,12 +298,33 @@ fn pins_have_the_platform_names_owners_and_modes() {
         );
     };
     let map = |m| abi::map_pin(fs.path(), syscalls::OBJECT, m);
-    expect(map(syscalls::MAP_COUNTS), 0, memstat, 0o440);
-    expect(map(syscalls::MAP_OVERFLOW), 0, memstat, 0o440);
-    expect(map(syscalls::MAP_LATENCY), 0, memstat, 0o440);
-    expect(map(syscalls::MAP_CONFIG), 0, memstat, 0o660);
-    expect(map(syscalls::MAP_START), 0, 0, 0o600);
-    for section in [syscalls::PROG_SYS_EXIT, syscalls::PROG_SYS_ENTER] {
+    // What memstatd reads, what it writes, and the programs' own.
+    for m in [
+        syscalls::MAP_ROWS,
+        syscalls::MAP_ROW_UID,
+        syscalls::MAP_COUNTS,
+        syscalls::MAP_OVERFLOW,
+        syscalls::MAP_LATENCY,
+    ] {
+        expect(map(m), 0, memstat, 0o440);
+    }
+    for m in [syscalls::MAP_CONFIG, syscalls::MAP_WATCH] {
+        expect(map(m), 0, memstat, 0o660);
+    }
+    for m in [
+        syscalls::MAP_ROW_OF,
+        syscalls::MAP_ROWS_FULL,
+        syscalls::MAP_CACHE,
+        syscalls::MAP_START,
+    ] {
+        expect(map(m), 0, 0, 0o600);
+    }
+    for section in [
+        syscalls::PROG_SYS_EXIT,
+        syscalls::PROG_SYS_ENTER,
+        syscalls::PROG_TASK_NEWTASK,
+        syscalls::PROG_PROCESS_EXEC,
+    ] {
         expect(
             abi::prog_pin(fs.path(), syscalls::OBJECT, section),
             0,
@@ -311,7 +332,7 @@ fn pins_have_the_platform_names_owners_and_modes() {
             0o440,
         );
     }
-    assert_eq!(pins(fs.path()), 7);
+    assert_eq!(pins(fs.path()), 15);
 }
 
 #[test]
