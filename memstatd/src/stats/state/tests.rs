@@ -7,6 +7,23 @@ use crate::testing::TempDir;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
+/// `Store::open`, waiting out a lock held only for a moment: a test that
+/// spawns a process (the syscall tables' `cpp`) forks this process, and the
+/// child holds every descriptor, the store's lock too, until it execs.
+fn open(
+    path: &Path,
+    current: Option<(&Source, &Counters)>,
+    since_ms: u64,
+) -> Result<(Store, Opened), StateError> {
+    for _ in 0..100 {
+        match Store::open(path, current, since_ms) {
+            Err(StateError::Busy(_)) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            other => return other,
+        }
+    }
+    Store::open(path, current, since_ms)
+}
+
 fn source(boot: &str, id: u32) -> Source {
     Source {
         boot_id: boot.into(),
@@ -25,7 +42,7 @@ fn counters(count: u64) -> Counters {
 fn generations_go_on_across_opens_and_restart_on_counter_resets() {
     let dir = TempDir::new("gen");
     let (mut store, opened) =
-        Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 1000).unwrap();
+        open(dir.path(), Some((&source("a", 7), &counters(5))), 1000).unwrap();
     assert!(matches!(opened, Opened::Started(_)));
     assert_eq!(store.generation().info.id, 1);
     assert_eq!(store.generation().info.cause, Cause::FirstStart);
@@ -33,16 +50,14 @@ fn generations_go_on_across_opens_and_restart_on_counter_resets() {
 
     // Same source, counters grew: generation 2 goes on with its baseline.
     drop(store);
-    let (store, opened) =
-        Store::open(dir.path(), Some((&source("a", 7), &counters(12))), 3000).unwrap();
+    let (store, opened) = open(dir.path(), Some((&source("a", 7), &counters(12))), 3000).unwrap();
     assert_eq!(opened, Opened::Continued);
     assert_eq!(store.generation().info.id, 2);
     assert_eq!(store.generation().baseline, counters(10));
 
     // A recreated map: generation 3 from zero, since the counters' creation.
     drop(store);
-    let (store, opened) =
-        Store::open(dir.path(), Some((&source("a", 9), &counters(1))), 4000).unwrap();
+    let (store, opened) = open(dir.path(), Some((&source("a", 9), &counters(1))), 4000).unwrap();
     assert!(matches!(opened, Opened::Started(ref why) if why.contains("id 7 -> 9")));
     let g = store.generation();
     assert_eq!((g.info.id, g.info.started_ms), (3, 4000));
@@ -50,7 +65,7 @@ fn generations_go_on_across_opens_and_restart_on_counter_resets() {
 
     // A reboot.
     drop(store);
-    let (store, _) = Store::open(dir.path(), Some((&source("b", 9), &counters(1))), 5000).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("b", 9), &counters(1))), 5000).unwrap();
     assert!(matches!(
         store.generation().info.cause,
         Cause::CountersReset { ref reason } if reason.contains("rebooted")
@@ -60,10 +75,10 @@ fn generations_go_on_across_opens_and_restart_on_counter_resets() {
 #[test]
 fn counters_below_the_baseline_start_a_generation() {
     let dir = TempDir::new("back");
-    let (mut store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
+    let (mut store, _) = open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
     store.reset(counters(10), 1).unwrap();
     drop(store);
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(3))), 2).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(3))), 2).unwrap();
     assert_eq!(store.generation().info.id, 3);
 }
 
@@ -72,7 +87,7 @@ fn a_corrupt_generation_file_is_set_aside() {
     let dir = TempDir::new("corrupt");
     fs::create_dir_all(dir.path()).unwrap();
     fs::write(dir.path().join(GENERATION_FILE), b"{not json").unwrap();
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(5))), 0).unwrap();
     assert_eq!(store.generation().info.id, 1);
     assert!(dir.path().join("generation.json.corrupt").exists());
 }
@@ -80,13 +95,13 @@ fn a_corrupt_generation_file_is_set_aside() {
 #[test]
 fn a_lost_generation_file_never_reuses_a_snapshots_generation_id() {
     let dir = TempDir::new("reuse");
-    let (mut store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (mut store, _) = open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
     store.reset(counters(1), 1).unwrap();
     store.reset(counters(2), 2).unwrap();
     store.save_snapshot("old", counters(0), 3).unwrap();
     fs::write(dir.path().join(GENERATION_FILE), b"garbage").unwrap();
     drop(store);
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(5))), 9).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(5))), 9).unwrap();
     assert_eq!(
         store.generation().info.id,
         4,
@@ -103,13 +118,13 @@ fn one_store_per_directory() {
         Err(StateError::Busy(_))
     ));
     drop(held);
-    Store::open(dir.path(), None, 0).unwrap();
+    open(dir.path(), None, 0).unwrap();
 }
 
 #[test]
 fn state_is_private_to_the_daemon() {
     let dir = TempDir::new("perms");
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
     store.save_snapshot("s", counters(1), 1).unwrap();
     let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
     assert_eq!(mode(dir.path()), 0o700);
@@ -121,7 +136,7 @@ fn state_is_private_to_the_daemon() {
 #[test]
 fn files_with_more_than_the_maps_hold_are_corrupt() {
     let dir = TempDir::new("bounds");
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
     let mut big = Counters::default();
     for uid in 0..=crate::abi::syscalls::PAIRS {
         big.syscalls.insert(
@@ -142,7 +157,7 @@ fn files_with_more_than_the_maps_hold_are_corrupt() {
 #[test]
 fn snapshots_are_named_bounded_and_replaced() {
     let dir = TempDir::new("snap");
-    let (store, _) = Store::open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(dir.path(), Some((&source("a", 7), &counters(0))), 0).unwrap();
     for bad in ["", ".x", "-a", "a/b", "a b", &"x".repeat(MAX_NAME_LEN + 1)] {
         assert!(matches!(
             store.save_snapshot(bad, counters(1), 1),
@@ -210,7 +225,7 @@ fn a_state_directory_behind_a_symlink_is_not_used_and_left_alone() {
     fs::create_dir(&real).unwrap();
     fs::set_permissions(&real, fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink(&real, dir.path().join("state")).unwrap();
-    let (mut store, _) = Store::open(&dir.path().join("state"), None, 0).unwrap();
+    let (mut store, _) = open(&dir.path().join("state"), None, 0).unwrap();
     assert!(
         note(&store).contains("state is a symlink"),
         "{}",
@@ -238,7 +253,7 @@ fn directories_others_may_write_to_are_refused() {
     let state = dir.path().join("state");
     fs::create_dir(&state).unwrap();
     fs::set_permissions(&state, fs::Permissions::from_mode(0o770)).unwrap();
-    let (store, _) = Store::open(&state, None, 0).unwrap();
+    let (store, _) = open(&state, None, 0).unwrap();
     assert!(
         note(&store).contains("state is writable by other users (mode 0770)"),
         "{}",
@@ -249,10 +264,10 @@ fn directories_others_may_write_to_are_refused() {
 
     // A parent anyone may write to could have the state swapped under it,
     // unless it is sticky.
-    let open = dir.path().join("open");
-    fs::create_dir(&open).unwrap();
-    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
-    let (store, _) = Store::open(&open.join("state"), None, 0).unwrap();
+    let writable = dir.path().join("open");
+    fs::create_dir(&writable).unwrap();
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o777)).unwrap();
+    let (store, _) = open(&writable.join("state"), None, 0).unwrap();
     if cfg!(target_os = "android") {
         assert_eq!(store.note(), None, "only the directory itself on Android");
     } else {
@@ -264,8 +279,8 @@ fn directories_others_may_write_to_are_refused() {
         assert!(note(&store).contains("not sticky"), "{}", note(&store));
     }
     drop(store);
-    fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
-    let (store, _) = Store::open(&open.join("state"), None, 0).unwrap();
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o1777)).unwrap();
+    let (store, _) = open(&writable.join("state"), None, 0).unwrap();
     assert_eq!(store.note(), None);
 }
 
@@ -275,7 +290,7 @@ fn planted_links_are_neither_followed_nor_read() {
     let victim = dir.path().join("victim");
     fs::write(&victim, "precious").unwrap();
     let state = dir.path().join("state");
-    let (store, _) = Store::open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
     let snaps = state.join(SNAPSHOT_DIR);
     std::os::unix::fs::symlink(&victim, snaps.join(".s.json.tmp")).unwrap();
     assert!(!store.save_snapshot("s", counters(2), 1).unwrap());
@@ -309,7 +324,7 @@ fn planted_links_are_neither_followed_nor_read() {
 fn special_files_never_block() {
     let dir = TempDir::new("fifo");
     let state = dir.path().join("state");
-    let (store, _) = Store::open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
     mkfifo(&state.join(SNAPSHOT_DIR).join("f.json"));
     assert!(matches!(
         store.snapshots().load("f"),
@@ -328,7 +343,7 @@ fn special_files_never_block() {
     // A FIFO for the generation file is set aside like a corrupt one.
     fs::remove_file(state.join(GENERATION_FILE)).unwrap();
     mkfifo(&state.join(GENERATION_FILE));
-    let (store, opened) = Store::open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, opened) = open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
     assert_eq!(opened, Opened::Started(Cause::FirstStart.describe()));
     assert_eq!(store.note(), None);
     let aside = fs::symlink_metadata(state.join("generation.json.corrupt")).unwrap();
@@ -339,7 +354,7 @@ fn special_files_never_block() {
 fn a_listing_follows_changes_made_outside_the_daemon() {
     let dir = TempDir::new("index");
     let state = dir.path().join("state");
-    let (store, _) = Store::open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (store, _) = open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
     store.save_snapshot("a", counters(1), 10).unwrap();
     store.save_snapshot("b", counters(1), 20).unwrap();
     let times = |s: &Store| -> Vec<(String, u64)> {
@@ -368,7 +383,7 @@ fn files_and_directories_of_another_user_are_not_used() {
     let chown = |p: &Path| std::os::unix::fs::chown(p, Some(65_534), Some(65_534)).unwrap();
     let dir = TempDir::new("foreign");
     let state = dir.path().join("state");
-    let (mut store, _) = Store::open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
+    let (mut store, _) = open(&state, Some((&source("a", 7), &counters(0))), 0).unwrap();
     let snaps = state.join(SNAPSHOT_DIR);
     fs::write(snaps.join("x.json"), snapshot_json("x", 1)).unwrap();
     chown(&snaps.join("x.json"));
@@ -380,13 +395,13 @@ fn files_and_directories_of_another_user_are_not_used() {
     store.reset(counters(3), 5).unwrap();
     chown(&state.join(GENERATION_FILE));
     drop(store);
-    let (store, opened) = Store::open(&state, Some((&source("a", 7), &counters(4))), 9).unwrap();
+    let (store, opened) = open(&state, Some((&source("a", 7), &counters(4))), 9).unwrap();
     assert_eq!(opened, Opened::Started(Cause::FirstStart.describe()));
     assert_eq!(store.generation().baseline, Counters::default());
     drop(store);
     // Nor is a directory.
     chown(&state);
-    let (mut store, _) = Store::open(&state, None, 0).unwrap();
+    let (mut store, _) = open(&state, None, 0).unwrap();
     assert!(
         note(&store).contains("state is owned by uid 65534, not by memstatd's user (uid 0)"),
         "{}",
