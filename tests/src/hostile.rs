@@ -125,19 +125,16 @@ struct ElemAttr {
     flags: u64,
 }
 
-/// Possible CPUs: a per-CPU map's value holds one copy per possible CPU.
-fn possible_cpus() -> usize {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap();
-    let last = text.trim().rsplit([',', '-']).next().unwrap();
-    last.parse::<usize>().unwrap() + 1
-}
-
 /// Inserts `keys` into the map pinned at `pin` (as root), each with a zero
 /// value of `value_size` bytes (one per CPU if `per_cpu`), until the map is
 /// full. Returns how many went in; the rest found no room (`E2BIG`).
 pub fn fill_map(pin: &Path, value_size: usize, per_cpu: bool, keys: &[Vec<u8>]) -> usize {
     let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
-    let copies = if per_cpu { possible_cpus() } else { 1 };
+    let copies = if per_cpu {
+        memstatd::bpf::possible_cpus().unwrap()
+    } else {
+        1
+    };
     let value = vec![0u8; value_size.div_ceil(8) * 8 * copies];
     for (n, key) in keys.iter().enumerate() {
         let mut attr = ElemAttr {

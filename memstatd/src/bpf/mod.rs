@@ -359,7 +359,7 @@ fn per_cpu_stride(value_size: usize) -> usize {
 }
 
 /// Number of possible CPUs: the kernel sizes per-CPU values by it.
-pub(crate) fn possible_cpus() -> io::Result<usize> {
+pub fn possible_cpus() -> io::Result<usize> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
     parse_cpu_list(&text).ok_or_else(|| {
         io::Error::new(
