@@ -751,6 +751,24 @@ impl Daemon {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// One UID's metrics of a live memory group, as `memstat --json
+    /// --section GROUP --uid UID` reports them (none for an idle UID).
+    pub fn group_metrics(&self, group: &str, uid: u32) -> std::collections::BTreeMap<String, u64> {
+        let r = self.memstat(&["--json", "--section", group, "--uid", &uid.to_string()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let j = r.json();
+        let g = j["memory"]
+            .as_array()
+            .and_then(|a| a.iter().find(|g| g["group"] == group))
+            .unwrap_or_else(|| panic!("no {group} section in {j}"));
+        assert_eq!(g["state"], "live", "{g}");
+        let row = g["uids"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["uid"] == uid))
+            .unwrap_or_else(|| panic!("no uid {uid} in {g}"));
+        serde_json::from_value(row["metrics"].clone()).unwrap()
+    }
 }
 
 impl Drop for Daemon {

@@ -20,15 +20,7 @@ fn object(name: &str) -> Elf {
 
 #[test]
 fn rust_structs_match_the_c_layout() {
-    let path = std::path::Path::new(env!("MEMSTAT_TEST_OBJECTS")).join("abiLayout.o");
-    let elf = Elf::parse("abiLayout", &std::fs::read(path).unwrap()).unwrap();
-    let c: Vec<u64> = elf
-        .section("layout")
-        .unwrap()
-        .data
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let c = layout_section("layout");
     let rust: Vec<u64> = [
         size_of::<SyscallKey>(),
         offset_of!(SyscallKey, uid),
@@ -122,6 +114,50 @@ fn memory_group_layouts_match_the_c_structs() {
     let stall = 3 + memory::STALL_BUCKETS;
     rust.extend([stall as u64 * 8, 0, 8, 16, 24]);
     assert_eq!(rust, layout_section("memory_layout"));
+}
+
+#[test]
+fn rust_task_structs_match_the_c_layout() {
+    use memstatd::abi::tasks::*;
+    let rust: Vec<u64> = [
+        size_of::<TaskConfig>(),
+        offset_of!(TaskConfig, configured),
+        offset_of!(TaskConfig, calibrate_tid),
+        offset_of!(TaskConfig, word),
+        offset_of!(TaskConfig, min_flt),
+        offset_of!(TaskConfig, maj_flt),
+        offset_of!(TaskConfig, signal),
+        offset_of!(TaskConfig, maxrss),
+        size_of::<TaskFaults>(),
+        offset_of!(TaskFaults, minor),
+        offset_of!(TaskFaults, major),
+        size_of::<TaskDead>(),
+        offset_of!(TaskDead, minor),
+        offset_of!(TaskDead, major),
+        offset_of!(TaskDead, maxrss_pages),
+        offset_of!(TaskDead, uid),
+        offset_of!(TaskDead, exits),
+        size_of::<TaskHeld>(),
+        offset_of!(TaskHeld, adjust_minor),
+        offset_of!(TaskHeld, adjust_major),
+        offset_of!(TaskHeld, reported_minor),
+        offset_of!(TaskHeld, reported_major),
+        size_of::<TaskDrops>(),
+        offset_of!(TaskDrops, unconfigured),
+        offset_of!(TaskDrops, read_failed),
+        offset_of!(TaskDrops, dead_full),
+        offset_of!(TaskDrops, uid_full),
+        WINDOW_VALUE,
+        0,
+        8,
+        DEAD_ENTRIES as usize,
+        HELD_ENTRIES as usize,
+        WINDOW_BYTES,
+    ]
+    .iter()
+    .map(|&v| v as u64)
+    .collect();
+    assert_eq!(rust, layout_section("task_layout"));
 }
 
 #[test]

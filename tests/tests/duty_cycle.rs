@@ -23,24 +23,6 @@ fn work(pages: u64, fds: u64) -> Workload {
     w.wait()
 }
 
-/// The (metric, metric.ci95) pairs asked for, of `uid` in `group`.
-fn row(d: &Daemon, group: &str, uid: u32) -> BTreeMap<String, u64> {
-    let j = d
-        .memstat(&["--json", "--section", group, "--uid", &uid.to_string()])
-        .json();
-    let g = j["memory"]
-        .as_array()
-        .and_then(|a| a.iter().find(|g| g["group"] == group))
-        .unwrap_or_else(|| panic!("no {group} section in {j}"))
-        .clone();
-    assert_eq!(g["state"], "live", "{g}");
-    let r = g["uids"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["uid"] == uid))
-        .unwrap_or_else(|| panic!("no uid {uid} in {g}"));
-    serde_json::from_value(r["metrics"].clone()).unwrap()
-}
-
 /// Runs both workloads, stopped at their first `wait`, at once to their last.
 fn run_both(a: &mut Interactive, b: &mut Interactive) {
     a.resume();
@@ -99,7 +81,12 @@ fn a_known_split_lies_inside_the_estimates_intervals() {
     rb.pause();
     assert_eq!(d.memstat(&["--reset"]).code, 0);
     run_both(&mut ra, &mut rb);
-    let exact = |uid| (row(&d, "pagealloc", uid), row(&d, "slab", uid));
+    let exact = |uid| {
+        (
+            d.group_metrics("pagealloc", uid),
+            d.group_metrics("slab", uid),
+        )
+    };
     let (ea, eb) = (exact(a), exact(b));
     ra.finish();
     rb.finish();
@@ -124,7 +111,12 @@ fn a_known_split_lies_inside_the_estimates_intervals() {
     run_both(&mut ra, &mut rb);
     // The period under way at the end is folded when it closes.
     std::thread::sleep(2 * PERIOD + Duration::from_millis(200));
-    let estimate = |uid| (row(&d, "pagealloc", uid), row(&d, "slab", uid));
+    let estimate = |uid| {
+        (
+            d.group_metrics("pagealloc", uid),
+            d.group_metrics("slab", uid),
+        )
+    };
     let (sa, sb) = (estimate(a), estimate(b));
     ra.finish();
     rb.finish();
@@ -139,10 +131,16 @@ fn a_known_split_lies_inside_the_estimates_intervals() {
     let generation = |d: &Daemon| {
         d.memstat(&["--json", "--section", "header"]).json()["header"]["generation"]["id"].clone()
     };
-    let before = (generation(&d), row(&d, "pagealloc", a)["alloc_pages"]);
+    let before = (
+        generation(&d),
+        d.group_metrics("pagealloc", a)["alloc_pages"],
+    );
     d.stop();
     d.restart();
-    let after = (generation(&d), row(&d, "pagealloc", a)["alloc_pages"]);
+    let after = (
+        generation(&d),
+        d.group_metrics("pagealloc", a)["alloc_pages"],
+    );
     assert_eq!(before, after);
     assert!(
         d.log().contains("generation") && !d.log().contains("estimates start at zero"),
@@ -191,7 +189,10 @@ fn mmap_rows(d: &Daemon, work: [(u32, &Workload); 2]) -> [BTreeMap<String, u64>;
     run_both(&mut ra, &mut rb);
     // The period under way at the end is folded when it closes.
     std::thread::sleep(2 * PERIOD + Duration::from_millis(200));
-    let rows = [row(d, "memsyscalls", a), row(d, "memsyscalls", b)];
+    let rows = [
+        d.group_metrics("memsyscalls", a),
+        d.group_metrics("memsyscalls", b),
+    ];
     ra.finish();
     rb.finish();
     rows

@@ -16,25 +16,6 @@ use std::time::Duration;
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_workload");
 
-/// One UID's metrics of one group, as `memstat --json` reports them.
-fn metrics(d: &Daemon, group: &str, uid: u32) -> BTreeMap<String, u64> {
-    let r = d.memstat(&["--json", "--section", group, "--uid", &uid.to_string()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
-    let g = j["memory"]
-        .as_array()
-        .and_then(|a| a.iter().find(|g| g["group"] == group))
-        .unwrap_or_else(|| panic!("no {group} section in {j}"));
-    assert_eq!(g["state"], "live", "{g}");
-    let row = g["uids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["uid"] == uid)
-        .unwrap_or_else(|| panic!("no uid {uid} in {g}"));
-    serde_json::from_value(row["metrics"].clone()).unwrap()
-}
-
 /// `after - before`, metric by metric (peaks and percentiles as after).
 fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     after
@@ -60,10 +41,10 @@ fn window(d: &Daemon, w: &Workload, uid: u32, group: &str) -> BTreeMap<String, u
 /// The same for a workload started otherwise.
 fn window_of(d: &Daemon, mut run: Interactive, uid: u32, group: &str) -> BTreeMap<String, u64> {
     run.pause();
-    let before = metrics(d, group, uid);
+    let before = d.group_metrics(group, uid);
     run.resume();
     run.pause();
-    let after = metrics(d, group, uid);
+    let after = d.group_metrics(group, uid);
     run.finish();
     delta(&before, &after)
 }
@@ -219,12 +200,12 @@ fn brk_growth_is_exact_across_exec() {
         run.pause();
     }
     assert_eq!(d.memstat(&["--probe", "memsyscalls=on"]).code, 0);
-    let before = metrics(&d, "memsyscalls", uid);
+    let before = d.group_metrics("memsyscalls", uid);
     for run in &mut runs {
         run.resume();
         run.pause();
     }
-    let m = delta(&before, &metrics(&d, "memsyscalls", uid));
+    let m = delta(&before, &d.group_metrics("memsyscalls", uid));
     for run in runs {
         run.finish();
     }
@@ -416,7 +397,7 @@ fn touched_pages_fault_and_raise_the_rss_peak() {
     // The peak of the same run: all n pages were resident at once. The
     // kernel's RSS counters are per-CPU and traced in batches, so the
     // peak may lag the truth by a batch per CPU.
-    let rss = metrics(&d, "rss", 64101);
+    let rss = d.group_metrics("rss", 64101);
     let pages = n * page_size();
     assert!(
         rss["process_peak.anon"] >= pages - 64 * 4 * page_size()
@@ -596,7 +577,7 @@ fn memcg_reclaim_and_the_oom_kill_are_attributed() {
     assert_eq!(ended.signal(), Some(libc::SIGKILL), "the hog is killed");
     assert_eq!(cg.oom_kills(), 1);
 
-    let oom = metrics(&d, "oom", uid);
+    let oom = d.group_metrics("oom", uid);
     assert_eq!(oom["kills"], 1, "{oom:?}");
     // Its own allocation met the limit: it triggered its own kill.
     assert_eq!(oom["invoked"], 1, "{oom:?}");
@@ -610,7 +591,7 @@ fn memcg_reclaim_and_the_oom_kill_are_attributed() {
 
     // Before the kill the charge failed and reclaim ran in the hog's own
     // context, as memcg reclaim (no swap: it could free almost nothing).
-    let reclaim = metrics(&d, "reclaim", uid);
+    let reclaim = d.group_metrics("reclaim", uid);
     assert!(reclaim["memcg.stalls"] >= 1, "{reclaim:?}");
     assert!(reclaim["memcg.ns"] > 0, "{reclaim:?}");
     assert_eq!(reclaim["direct.stalls"], 0, "{reclaim:?}");

@@ -8,34 +8,14 @@
 
 use memstat_tests::{kernel, page_size, Bpffs, Daemon, TempDir};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdin, Command, Stdio};
 
 const CHILD: &str = "MEMSTAT_TASK_CHILD";
 
-/// One UID's metrics of `group` from `memstat --json`.
-fn metrics(d: &Daemon, group: &str, uid: u32) -> BTreeMap<String, u64> {
-    let r = d.memstat(&["--json", "--section", group, "--uid", &uid.to_string()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
-    let g = j["memory"]
-        .as_array()
-        .and_then(|a| a.iter().find(|g| g["group"] == group))
-        .unwrap_or_else(|| panic!("no {group} section in {j}"));
-    assert_eq!(g["state"], "live", "{g}");
-    let row = g["uids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["uid"] == uid);
-    row.map(|r| serde_json::from_value(r["metrics"].clone()).unwrap())
-        .unwrap_or_default()
-}
-
 fn faults(d: &Daemon, uid: u32) -> [u64; 2] {
-    let m = metrics(d, "faults", uid);
+    let m = d.group_metrics("faults", uid);
     [
         m.get("minor").copied().unwrap_or(0),
         m.get("major").copied().unwrap_or(0),
@@ -354,7 +334,7 @@ fn a_held_rss_lies_within_the_peak_bracket() {
     let mut w = Worker::start(68003, &["hold:8192", "touch:1"]);
     w.step();
     let held = pages * page_size();
-    let m = metrics(&d, "rss", 68003);
+    let m = d.group_metrics("rss", 68003);
     let (lo, hi, anon) = (m["peak.lo"], m["peak.hi"], m["anon"]);
     assert!(anon >= held, "anon {anon} < held {held}");
     assert!(lo <= hi, "[{lo}, {hi}]");
@@ -366,7 +346,7 @@ fn a_held_rss_lies_within_the_peak_bracket() {
     w.step();
     w.end();
     // Gone: the bracket keeps the peak of the window.
-    let m = metrics(&d, "rss", 68003);
+    let m = d.group_metrics("rss", 68003);
     assert!(
         m["peak.lo"] >= held && m["peak.hi"] >= m["peak.lo"],
         "{m:?}"
@@ -416,59 +396,4 @@ fn forced_calibration_finds_the_offsets_btf_gives() {
     w.step();
     assert_eq!(delta(f, faults(&d, 68004)), delta(t, w.truth()));
     w.end();
-}
-
-#[test]
-fn rust_task_structs_match_the_c_layout() {
-    use memstatd::abi::tasks::*;
-    use std::mem::{offset_of, size_of};
-    let path = std::path::Path::new(env!("MEMSTAT_TEST_OBJECTS")).join("abiLayout.o");
-    let bytes = std::fs::read(path).unwrap();
-    let elf = memstatd::loader::elf::Elf::parse("abiLayout", &bytes).unwrap();
-    let c: Vec<u64> = elf
-        .section("task_layout")
-        .unwrap()
-        .data
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let rust: Vec<u64> = [
-        size_of::<TaskConfig>(),
-        offset_of!(TaskConfig, configured),
-        offset_of!(TaskConfig, calibrate_tid),
-        offset_of!(TaskConfig, word),
-        offset_of!(TaskConfig, min_flt),
-        offset_of!(TaskConfig, maj_flt),
-        offset_of!(TaskConfig, signal),
-        offset_of!(TaskConfig, maxrss),
-        size_of::<TaskFaults>(),
-        offset_of!(TaskFaults, minor),
-        offset_of!(TaskFaults, major),
-        size_of::<TaskDead>(),
-        offset_of!(TaskDead, minor),
-        offset_of!(TaskDead, major),
-        offset_of!(TaskDead, maxrss_pages),
-        offset_of!(TaskDead, uid),
-        offset_of!(TaskDead, exits),
-        size_of::<TaskHeld>(),
-        offset_of!(TaskHeld, adjust_minor),
-        offset_of!(TaskHeld, adjust_major),
-        offset_of!(TaskHeld, reported_minor),
-        offset_of!(TaskHeld, reported_major),
-        size_of::<TaskDrops>(),
-        offset_of!(TaskDrops, unconfigured),
-        offset_of!(TaskDrops, read_failed),
-        offset_of!(TaskDrops, dead_full),
-        offset_of!(TaskDrops, uid_full),
-        WINDOW_VALUE,
-        0,
-        8,
-        DEAD_ENTRIES as usize,
-        HELD_ENTRIES as usize,
-        WINDOW_BYTES,
-    ]
-    .iter()
-    .map(|&v| v as u64)
-    .collect();
-    assert_eq!(rust, c);
 }
