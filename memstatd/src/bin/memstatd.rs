@@ -117,14 +117,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 }
             }
             "--task-poll" => {
-                let v = value()?;
-                let secs: u64 = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=3600).contains(n))
-                    .ok_or_else(|| {
-                        format!("--task-poll: {v:?} is not a number of seconds from 1 to 3600")
-                    })?;
+                let secs = number(arg, value()?, SECONDS, "of seconds ")?;
                 o.tasks.period = Duration::from_secs(secs);
             }
             "--pin-root" => o.pin_root = Some(value()?.into()),
@@ -141,26 +134,10 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--passwd" => o.names = Names::Passwd(value()?.into()),
             "--packages-list" => o.names = Names::PackagesList(value()?.into()),
             "--max-clients" => {
-                let v = value()?;
-                o.limits.max_clients = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1024).contains(n))
-                    .ok_or_else(|| {
-                        format!("--max-clients: {v:?} is not a number from 1 to 1024")
-                    })?;
+                o.limits.max_clients = number(arg, value()?, 1..=1024, "")? as usize;
             }
             "--request-timeout" => {
-                let v = value()?;
-                let secs: u64 = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=3600).contains(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "--request-timeout: {v:?} is not a number of seconds from 1 to 3600"
-                        )
-                    })?;
+                let secs = number(arg, value()?, SECONDS, "of seconds ")?;
                 o.limits.request_time = Duration::from_secs(secs);
             }
             "--duty-cycle" => {
@@ -186,6 +163,26 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         );
     }
     Ok(Some(o))
+}
+
+/// What a duration in seconds given on the command line may be.
+const SECONDS: std::ops::RangeInclusive<u64> = 1..=3600;
+
+/// `flag`'s value `v` as a number in `range`, or an error that says what it
+/// should be (`what`: e.g. "of seconds ").
+fn number(
+    flag: &str,
+    v: &str,
+    range: std::ops::RangeInclusive<u64>,
+    what: &str,
+) -> Result<u64, String> {
+    v.parse().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        format!(
+            "{flag}: {v:?} is not a number {what}from {} to {}",
+            range.start(),
+            range.end()
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -535,5 +532,60 @@ mod logging {
         }
 
         fn flush(&self) {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<Options, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&args).map(|o| o.expect("not --help"))
+    }
+
+    #[test]
+    fn numbers_in_range_are_taken() {
+        let o = parsed(&[
+            "--task-poll",
+            "5",
+            "--max-clients",
+            "3",
+            "--request-timeout",
+            "3600",
+        ])
+        .unwrap();
+        assert_eq!(o.tasks.period, Duration::from_secs(5));
+        assert_eq!(o.limits.max_clients, 3);
+        assert_eq!(o.limits.request_time, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn bad_values_name_the_option_and_what_it_takes() {
+        for (args, says) in [
+            (
+                &["--task-poll", "0"][..],
+                "--task-poll: \"0\" is not a number of seconds from 1 to 3600",
+            ),
+            (
+                &["--task-poll", "1s"],
+                "--task-poll: \"1s\" is not a number of seconds from 1 to 3600",
+            ),
+            (
+                &["--max-clients", "1025"],
+                "--max-clients: \"1025\" is not a number from 1 to 1024",
+            ),
+            (
+                &["--request-timeout", "3601"],
+                "--request-timeout: \"3601\" is not a number of seconds from 1 to 3600",
+            ),
+            (
+                &["--task-offsets", "btf"],
+                "--task-offsets: \"btf\" is not auto or calibrate",
+            ),
+            (&["--task-poll"], "--task-poll needs a value; see --help"),
+        ] {
+            assert_eq!(parsed(args).err().as_deref(), Some(says), "{args:?}");
+        }
     }
 }
