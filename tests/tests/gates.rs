@@ -90,6 +90,34 @@ fn a_gate_reads_the_whole_interval_of_an_estimate_and_a_bracket() {
         ])
         .json();
 
+    // Each group says what its numbers are, and a duty cycle's window.
+    let report = d.memstat(&["--json", "--uid", &UID.to_string()]).json();
+    let group = |name: &str| {
+        report["memory"]
+            .as_array()
+            .and_then(|a| a.iter().find(|g| g["group"] == name))
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+            .clone()
+    };
+    assert_eq!(group("pagealloc")["numbers"], "estimates");
+    assert_eq!(
+        group("pagealloc")["duty"],
+        serde_json::json!({"window_ms": 100, "period_ms": 400})
+    );
+    assert_eq!(group("rss")["numbers"], "exact, brackets");
+    assert_eq!(group("faults")["numbers"], "exact");
+    assert!(group("faults").get("duty").is_none());
+    let text = d
+        .memstat(&["--section", "pagealloc", "--uid", &UID.to_string()])
+        .stdout;
+    assert!(
+        text.contains("(pagealloc: live, attached 0.1 s in every 0.4 s: estimates \u{b1} 95% CI)")
+            && text
+                .lines()
+                .any(|l| l.contains(&UID.to_string()) && l.contains('\u{b1}')),
+        "{text}"
+    );
+
     // An estimate: value ± ci, the start's window being empty.
     let (v, ci) = change(&diff, METRIC);
     let ci = ci.unwrap_or_else(|| panic!("{METRIC} is not an estimate: {diff}"));
