@@ -481,15 +481,18 @@ fn hog_that_fits_holds_its_memory_in_the_memcg() {
 
 /// strace -f of the workload, with `env` (`VAR=value`) if given, between
 /// `getppid:1` markers around `ops`: each call with the process that made
-/// it (0: the workload's own, else a child's pid), spaces collapsed, an
-/// interrupted call joined to its end; and the workload's exit status.
+/// it (0: the workload's own, else a child's pid), spaces collapsed; and the
+/// workload's exit status. strace writes one file per process (`-ff`), so a
+/// call is never split by another process's output.
 fn traced_processes(
     uid: u32,
     env: Option<&str>,
     ops: &[&str],
 ) -> (Vec<(u32, String)>, Option<i32>) {
+    let dir = disk_dir("strace", uid);
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-s256", "-esignal=none"]);
+    cmd.args(["-ff", "-qq", "-s256", "-esignal=none", "-o"])
+        .arg(dir.path().join("trace"));
     if let Some(env) = env {
         cmd.args(["-E", env]);
     }
@@ -502,48 +505,45 @@ fn traced_processes(
         .stdin(Stdio::null())
         .output()
         .expect("run strace (scripts/setup.sh installs it)");
-    let trace = String::from_utf8_lossy(&out.stderr);
-    let mut marks = 0;
-    let mut children: Vec<u32> = Vec::new();
-    let mut calls: Vec<(u32, String)> = Vec::new();
-    for line in trace.lines() {
-        // `[pid N] call` while several processes run; N is a child if the
-        // workload's clone returned it.
-        let (pid, call) = match line.strip_prefix("[pid ") {
-            Some(rest) => {
-                let (n, call) = rest.split_once(']').expect("[pid N]");
-                let n: u32 = n.trim().parse().expect("a pid");
-                (if children.contains(&n) { n } else { 0 }, call.trim())
-            }
-            None => (0, line),
-        };
-        if pid == 0 && call.starts_with("getppid(") {
-            marks += 1;
-            continue;
-        }
-        if marks != 1 || call.starts_with("+++") {
-            continue;
-        }
-        let call = call.split_whitespace().collect::<Vec<_>>().join(" ");
-        if pid == 0 && call.starts_with("clone(") {
-            children.push(ret(&call).parse().expect("clone returns the child's pid"));
-        }
-        match call
-            .strip_prefix("<... ")
-            .and_then(|r| r.split_once(" resumed>"))
-        {
-            Some((_, end)) => {
-                let open = calls
-                    .iter_mut()
-                    .rev()
-                    .find(|(p, c)| *p == pid && c.ends_with(" <unfinished ...>"))
-                    .expect("an unfinished call before its end");
-                open.1 = open.1.replace(" <unfinished ...>", " ") + end;
-            }
-            None => calls.push((pid, call)),
-        }
+    let mut traces: Vec<(u32, Vec<String>)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let pid = name.strip_prefix("trace.").expect("trace.PID").parse();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines = text
+                .lines()
+                .filter(|l| !l.starts_with("+++"))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            (pid.expect("trace.PID"), lines)
+        })
+        .collect();
+    let is_mark = |l: &String| l.starts_with("getppid(");
+    let own = traces
+        .iter()
+        .position(|(_, lines)| lines.iter().any(is_mark))
+        .unwrap_or_else(|| panic!("no getppid marker in {traces:?}"));
+    let (_, lines) = traces.swap_remove(own);
+    let marks: Vec<usize> = (0..lines.len()).filter(|&i| is_mark(&lines[i])).collect();
+    assert_eq!(marks.len(), 2, "not two getppid markers in {lines:?}");
+    let mut calls: Vec<(u32, String)> = lines[marks[0] + 1..marks[1]]
+        .iter()
+        .map(|c| (0, c.clone()))
+        .collect();
+    let children: Vec<u32> = calls
+        .iter()
+        .filter(|(_, c)| c.starts_with("clone(") || c.starts_with("clone3("))
+        .map(|(_, c)| ret(c).parse().expect("clone returns the child's pid"))
+        .collect();
+    for (pid, lines) in traces {
+        assert!(
+            children.contains(&pid),
+            "process {pid} not cloned by the ops"
+        );
+        calls.extend(lines.into_iter().map(|c| (pid, c)));
     }
-    assert_eq!(marks, 2, "not two getppid markers in:\n{trace}");
     (calls, out.status.code())
 }
 
