@@ -13,6 +13,7 @@ pub mod bpf;
 #[cfg(not(target_os = "android"))]
 pub mod loader;
 mod math;
+pub mod memcg;
 pub mod probes;
 pub mod report;
 pub mod service;

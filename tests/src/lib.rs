@@ -8,6 +8,7 @@
 //! it fails instead.
 #![cfg(not(target_os = "android"))]
 
+pub mod app_cgroups;
 pub mod hostile;
 pub mod memcg;
 pub mod statefs;

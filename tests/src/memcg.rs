@@ -120,39 +120,7 @@ impl Memcg {
     /// it before dropping root and before exec, so every page of the
     /// workload is charged here.
     pub fn start(&self, w: &Workload, exe: &Path, uid: u32) -> Interactive {
-        let procs_path = self.path.join("cgroup.procs");
-        // Opened here (close-on-exec), written by the child: it needs no
-        // allocation after fork.
-        let procs = fs::OpenOptions::new()
-            .write(true)
-            .open(&procs_path)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", procs_path.display()));
-        let fd = procs.as_raw_fd();
-        let mut cmd = w.command(exe);
-        // SAFETY: the hook makes only async-signal-safe calls (write, setgroups,
-        // setgid, setuid) on memory prepared before the fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                // "0" moves the writer itself; cgroup.procs is root's, so
-                // this comes before setuid.
-                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1
-                    || libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(uid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let what = format!(
-            "workload {} as uid {uid} in memory cgroup {} (joined through cgroup.procs, then setgid and setuid)",
-            exe.display(),
-            self.path.display()
-        );
-        let started = Interactive::spawn(cmd, what);
-        drop(procs);
-        started
+        start_in(&self.path, w, exe, uid)
     }
 
     /// Runs `w` as `uid` inside the cgroup to its end, killing it with
@@ -168,8 +136,7 @@ impl Memcg {
     }
 
     fn read(&self, file: &str) -> String {
-        let path = self.path.join(file);
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        read(&self.path.join(file))
     }
 
     fn number(&self, file: &str) -> u64 {
@@ -179,18 +146,65 @@ impl Memcg {
             .unwrap_or_else(|_| panic!("{}: not a number", self.path.join(file).display()))
     }
 
-    /// The value of `key` in a flat-keyed file (`key value` lines).
     fn keyed(&self, file: &str, key: &str) -> u64 {
-        let text = self.read(file);
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "no `{key} N` line in {} (this kernel is too old to count it?):\n{text}",
-                    self.path.join(file).display()
-                )
-            })
+        keyed(&self.path.join(file), key)
     }
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The value of `key` in a flat-keyed file (`key value` lines).
+pub(crate) fn keyed(path: &Path, key: &str) -> u64 {
+    let text = read(path);
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `{key} N` line in {} (this kernel is too old to count it?):\n{text}",
+                path.display()
+            )
+        })
+}
+
+/// Starts `w` as `uid` (and gid `uid`) inside the cgroup `dir`: the child
+/// joins it before dropping root and before exec, so every page of the
+/// workload is charged there.
+pub(crate) fn start_in(dir: &Path, w: &Workload, exe: &Path, uid: u32) -> Interactive {
+    let procs_path = dir.join("cgroup.procs");
+    // Opened here (close-on-exec), written by the child: it needs no
+    // allocation after fork.
+    let procs = fs::OpenOptions::new()
+        .write(true)
+        .open(&procs_path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", procs_path.display()));
+    let fd = procs.as_raw_fd();
+    let mut cmd = w.command(exe);
+    // SAFETY: the hook makes only async-signal-safe calls (write, setgroups,
+    // setgid, setuid) on memory prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            // "0" moves the writer itself; cgroup.procs is root's, so
+            // this comes before setuid.
+            if libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+                || libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let what = format!(
+        "workload {} as uid {uid} in memory cgroup {} (joined through cgroup.procs, then setgid and setuid)",
+        exe.display(),
+        dir.display()
+    );
+    let started = Interactive::spawn(cmd, what);
+    drop(procs);
+    started
 }
 
 impl Drop for Memcg {
@@ -227,7 +241,7 @@ impl Drop for Memcg {
 
 /// The mount point of the hierarchy with the memory controller: cgroup2 when
 /// its root lists `memory` in cgroup.controllers, else cgroup v1 `-o memory`.
-fn find_memory_hierarchy() -> Result<(PathBuf, Hierarchy), String> {
+pub(crate) fn find_memory_hierarchy() -> Result<(PathBuf, Hierarchy), String> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
     let mut v1 = None;
@@ -271,7 +285,7 @@ fn find_memory_hierarchy() -> Result<(PathBuf, Hierarchy), String> {
 
 /// Cgroup v2 gives a child the memory controller only when its parent's
 /// cgroup.subtree_control enables it.
-fn enable_memory_for_children(root: &Path) -> Result<(), String> {
+pub(crate) fn enable_memory_for_children(root: &Path) -> Result<(), String> {
     let control = root.join("cgroup.subtree_control");
     let enabled = fs::read_to_string(&control)
         .map_err(|e| format!("cannot read {}: {e}", control.display()))?;

@@ -35,10 +35,10 @@ const SEPOLICY_PATCH: &str = "patches/system/sepolicy/0001-Add-sepolicy-for-mems
 const PLATFORM_TYPES: &str = "
     public/attributes: bpfdomain bpffs_type core_data_file_type coredomain data_file_type
         domain exec_type file_type fs_type service_manager_type sysfs_type system_file_type
-    public/file.te: debugfs_tracing packages_list_file proc_bpf proc_buddyinfo proc_dirty
-        proc_meminfo proc_overcommit_memory proc_page_cluster proc_pressure_mem proc_uptime
-        proc_vmstat proc_watermark_boost_factor proc_watermark_scale_factor proc_zoneinfo
-        system_file
+    public/file.te: cgroup cgroup_v2 debugfs_tracing packages_list_file proc_bpf proc_buddyinfo
+        proc_dirty proc_meminfo proc_overcommit_memory proc_page_cluster proc_pressure_mem
+        proc_uptime proc_vmstat proc_watermark_boost_factor proc_watermark_scale_factor
+        proc_zoneinfo system_file
     public/service.te: permission_service
     public/{bpfloader,dumpstate,init,servicemanager,shell,system_server}.te: bpfloader
         dumpstate init servicemanager shell system_server";

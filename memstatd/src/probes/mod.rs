@@ -23,6 +23,9 @@ pub struct Probes {
     /// The task-counter source of the faults and rss groups
     /// (memStatTaskExit and /proc), or why it is unavailable.
     pub tasks: Result<crate::tasks::TaskSource, String>,
+    /// The per-app memory cgroup source, more of the faults and rss
+    /// groups, or why there is none.
+    pub memcg: Result<crate::memcg::MemcgSource, String>,
 }
 
 impl Probes {
@@ -68,10 +71,15 @@ impl Probes {
         if let Err(why) = &tasks {
             log::warn!("task counters unavailable: {why}");
         }
+        let memcg = crate::memcg::MemcgSource::open();
+        if let Err(why) = &memcg {
+            log::info!("per-app memory cgroups not read: {why}");
+        }
         Probes {
             syscalls,
             memory,
             tasks,
+            memcg,
         }
     }
 }

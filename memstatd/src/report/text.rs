@@ -3,7 +3,7 @@
 
 use super::model::*;
 use crate::advisor::Advice;
-use crate::probes::memory::Unit;
+use crate::probes::memory::{Column, Unit};
 use crate::stats::diff::Kind;
 use crate::stats::measure::Measure;
 use crate::stats::metrics::{self, Undetermined};
@@ -519,16 +519,28 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         }
         return Ok(());
     }
-    let widths: Vec<usize> = g.columns.iter().map(|c| c.header.len().max(10)).collect();
+    // A column of a source no shown UID has (per-app memory cgroups on a
+    // host without them) is left out, not shown as a column of dashes.
+    let counted = g.uids.iter().filter(|r| !r.metrics.is_empty());
+    let mut counted = counted.map(|r| &r.metrics).peekable();
+    let columns: Vec<&Column> = match counted.peek() {
+        None => g.columns.iter().collect(),
+        Some(_) => {
+            let rows: Vec<_> = counted.collect();
+            let has = |c: &&Column| rows.iter().any(|m| Measure::of(m, c.metric).is_some());
+            g.columns.iter().filter(has).collect()
+        }
+    };
+    let widths: Vec<usize> = columns.iter().map(|c| c.header.len().max(10)).collect();
     let mut line = format!("  {:>10}  {:<16}", "UID", "NAME");
-    for (c, w) in g.columns.iter().zip(&widths) {
+    for (c, w) in columns.iter().zip(&widths) {
         line.push_str(&format!(" {:>w$}", c.header));
     }
     writeln!(out, "{line}")?;
     for row in &g.uids {
         let name = row.name.as_deref().unwrap_or("-");
         let mut line = format!("  {:>10}  {:<16}", row.uid, truncate(name, 16));
-        for (c, w) in g.columns.iter().zip(&widths) {
+        for (c, w) in columns.iter().zip(&widths) {
             let v = Measure::of(&row.metrics, c.metric);
             let idle = row.metrics.is_empty() && metrics::defaults_to_zero(c.metric);
             line.push_str(&format!(
@@ -550,8 +562,7 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         )?;
     }
     if let Some(other) = other {
-        let parts: Vec<String> = g
-            .columns
+        let parts: Vec<String> = columns
             .iter()
             .filter_map(|c| {
                 Some(format!(

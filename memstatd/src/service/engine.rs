@@ -234,6 +234,11 @@ impl Engine {
                 Ok(t) => Some(t.describe()),
                 Err(why) => Some(format!("task counters unavailable: {why}")),
             };
+            let tasks = tasks.map(|t| match &self.probes.memcg {
+                _ if spec.memcg_fields().is_empty() => t,
+                Ok(m) => format!("{t}; {}", m.describe()),
+                Err(why) => format!("{t}; per-app memory cgroups not read: {why}"),
+            });
             all.push(match probe {
                 Ok(p) if tasks.is_some() => {
                     let mode = p.mode();
@@ -390,9 +395,10 @@ pub(super) fn read_all(probes: &Probes) -> Reading {
             reading.counters.missing.insert(SYSCALLS.into(), why);
         }
     }
-    // Read once per reading: the task counters feed faults and rss.
+    // Read once per reading: the task counters and memcg feed faults and rss.
     let tasks = probes.tasks.as_ref().map_err(Clone::clone);
     let tasks = tasks.and_then(|t| t.read());
+    let memcg = probes.memcg.as_ref().ok().map(|m| m.read());
     for (spec, probe) in &probes.memory {
         let sample = probe.as_ref().map_err(Clone::clone);
         let sample = sample.and_then(|p| p.read().map_err(read));
@@ -408,6 +414,9 @@ pub(super) fn read_all(probes: &Probes) -> Reading {
                 let mut counters = GroupCounters::from_sample(&g);
                 if let Some(t) = tasks.filter(|_| !spec.task_fields().is_empty()) {
                     crate::tasks::fill(spec, t, &mut counters);
+                }
+                if let Some(m) = &memcg {
+                    crate::memcg::fill(spec, m, &mut counters);
                 }
                 reading
                     .counters

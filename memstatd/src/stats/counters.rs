@@ -471,7 +471,7 @@ mod tests {
             v[1] = peak;
             v
         };
-        let faults = |n: u64| vec![n, 1, 0, 0];
+        let faults = |n: u64| fault_slots(&[n, 1]);
         let group = |rows: &[(u32, Vec<u64>)]| GroupCounters {
             uids: rows.iter().cloned().collect(),
             other: vec![0; rows[0].1.len()],
@@ -484,7 +484,7 @@ mod tests {
         let base = with(group(&[(7, faults(10))]), group(&[(7, rss(500))]));
         let now = with(group(&[(7, faults(25))]), group(&[(7, rss(300))]));
         let w = now.since(&base).unwrap();
-        assert_eq!(w.groups["faults"].uids[&7], vec![15, 0, 0, 0]);
+        assert_eq!(w.groups["faults"].uids[&7], fault_slots(&[15]));
         assert_eq!(w.groups["rss"].uids[&7], rss(300));
         let back = with(group(&[(7, faults(9))]), group(&[(7, rss(1))]));
         assert!(back
@@ -500,17 +500,24 @@ mod tests {
             .unwrap()
             .uids
             .insert(8, vec![1]);
-        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 4"));
+        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 7"));
         let text = serde_json::to_string(&now).unwrap();
-        assert!(text.contains("[7,25,1,0,0]"), "{text}");
+        assert!(text.contains("[7,25,1,0,0,0,0,0]"), "{text}");
         assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), now);
+    }
+
+    /// A faults value whose first slots are `first`, the rest zero.
+    fn fault_slots(first: &[u64]) -> Vec<u64> {
+        let mut v = vec![0; memory::faults::SPEC.slots()];
+        v[..first.len()].copy_from_slice(first);
+        v
     }
 
     #[test]
     fn each_group_has_its_own_window() {
         let faults = |n: u64| GroupCounters {
-            uids: [(7, vec![n, 0, 0, 0])].into(),
-            other: vec![0, 0, 0, 0],
+            uids: [(7, fault_slots(&[n]))].into(),
+            other: fault_slots(&[]),
             ..Default::default()
         };
         let mut base = counters(&[(7, 39, 10, 0)]);
@@ -525,7 +532,7 @@ mod tests {
             w.why_missing(SYSCALLS),
             "the syscalls probe group is unavailable: pin gone"
         );
-        assert_eq!(w.groups["faults"].uids[&7], vec![3, 0, 0, 0]);
+        assert_eq!(w.groups["faults"].uids[&7], fault_slots(&[3]));
         assert!(w.has("faults") && !w.has("slab") && !w.nothing_read());
 
         // A group the baseline could not read has no window until a reset.

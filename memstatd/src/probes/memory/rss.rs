@@ -6,6 +6,14 @@
 //! error) and the UID's peak since the generation began as a bracket
 //! (`peak.lo`, `peak.hi`; `crate::tasks` says why it holds).
 //!
+//! Where apps run in per-app memory cgroups (`crate::memcg`), also the
+//! bytes the memory controller charges to each UID's cgroup now:
+//! `charged.anon`, `charged.file`, `charged.shmem` and `charged.total`
+//! (all charged bytes, kernel memory too where it is accounted), for the
+//! UIDs that have one. Charged is not resident: a file page is charged to
+//! the cgroup that first read it, and a page stays charged after its last
+//! mapping goes while it is cached.
+//!
 //! For an investigation, `--probe rss=on` also attaches memStatRss at full
 //! rate (`kmem:rss_stat`, every RSS change from 6.2 on): the highest RSS of
 //! one of the UID's processes, by type (file, anon, swap entries, shmem) and
@@ -97,6 +105,11 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
             metric: "shmem",
             unit: Unit::Bytes,
         },
+        Column {
+            header: "CHARGED",
+            metric: "charged.total",
+            unit: Unit::Bytes,
+        },
     ],
 };
 
@@ -120,6 +133,12 @@ fn params(tracefs: &Tracefs) -> Result<[u32; GROUP_PARAMS], String> {
 /// peak bracket (lo, hi); values of the moment, like peaks.
 pub(crate) static TASK_FIELDS: &[Field] = &[peak("now", 3), peak("bracket", 2)];
 
+/// The memcg source's slots: whether the UID has a cgroup now, then bytes
+/// charged (anon, file, shmem, all); values of the moment.
+pub(crate) static MEMCG_FIELDS: &[Field] = &[peak("charged_seen", 1), peak("charged", 4)];
+
+const CHARGED: [&str; 4] = ["anon", "file", "shmem", "total"];
+
 fn metrics(v: &Value) -> Vec<(String, u64)> {
     let now = v.field("now");
     let get = |s: &[u64], i: usize| s.get(i).copied().unwrap_or(0);
@@ -142,5 +161,13 @@ fn metrics(v: &Value) -> Vec<(String, u64)> {
             .map(|(name, &b)| (format!("process_peak.{name}"), b)),
     );
     out.push(("process_peak.total".into(), v.one("peak_total")));
+    if v.one("charged_seen") == 1 {
+        out.extend(
+            CHARGED
+                .iter()
+                .zip(v.field("charged"))
+                .map(|(name, &b)| (format!("charged.{name}"), b)),
+        );
+    }
     out
 }

@@ -153,11 +153,23 @@ impl GroupSpec {
         }
     }
 
-    fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
-        self.fields.iter().chain(self.task_fields())
+    /// The fields the per-app memory cgroup source (`crate::memcg`) fills,
+    /// after the task fields, where the platform has such cgroups.
+    pub(crate) fn memcg_fields(&self) -> &'static [Field] {
+        match self.name {
+            "faults" => faults::MEMCG_FIELDS,
+            "rss" => rss::MEMCG_FIELDS,
+            _ => &[],
+        }
     }
 
-    /// u64 slots of one UID's value: the BPF value's, then the task fields'.
+    fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
+        let sources = self.task_fields().iter().chain(self.memcg_fields());
+        self.fields.iter().chain(sources)
+    }
+
+    /// u64 slots of one UID's value: the BPF value's, then the task
+    /// fields', then the memcg fields'.
     pub(crate) fn slots(&self) -> usize {
         self.all_fields().map(|f| f.slots).sum()
     }
