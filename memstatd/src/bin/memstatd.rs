@@ -55,7 +55,7 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
   --app-memcg WHERE    per-app memory cgroups (uid_<N>) for the memcg.* and
                        charged.* metrics: auto (/sys/fs/cgroup, else
                        /dev/memcg; the default), off, or a cgroup directory
-  --memcg-poll S       seconds between reads of the per-app cgroups (10;
+  --memcg-poll S       seconds between reads of the per-app cgroups (30;
                        every report reads them too)
   -v, --verbose        debug logging
   -h, --help           this text
