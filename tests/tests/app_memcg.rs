@@ -161,6 +161,15 @@ fn app_cgroups_count_exactly_through_their_removal() {
     apps.remove(&apps.uid_dir(a_uid));
     // Never back; what no read saw is in the bucket of no UID, exactly.
     assert_eq!(memcg_all(&d, a_uid), (last, late));
+    let r = d.memstat(&["--section", "faults", "--uid", &a_uid.to_string()]);
+    let bucket = format!(
+        "per-app cgroups' faults no read of a UID's cgroup saw, together: memcg.all {late}"
+    );
+    assert!(
+        r.stdout.contains("MEMCG ALL") && r.stdout.contains(&bucket),
+        "{}",
+        r.stdout
+    );
     let m = d.group_metrics("rss", a_uid);
     assert!(
         !m.contains_key("charged.total"),

@@ -572,11 +572,20 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
                 ))
             })
             .collect();
+        // The per-app cgroups' bucket holds what no read of a UID's cgroup
+        // saw, whatever the table's room.
+        let memcg = columns.iter().any(|c| c.metric.starts_with("memcg."))
+            && Measure::of(other, "memcg.all").is_some();
         writeln!(
             out,
-            "  UIDs with no room in the table ({} of {} entries used), together: {}",
+            "  UIDs with no room in the table ({} of {} entries used){}, together: {}",
             g.table_used.unwrap_or(0),
             g.table_entries,
+            if memcg {
+                " and per-app cgroups' faults no read of a UID's cgroup saw"
+            } else {
+                ""
+            },
             parts.join(", ")
         )?;
     }
