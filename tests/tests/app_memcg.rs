@@ -175,6 +175,10 @@ fn app_cgroups_count_exactly_through_their_removal() {
         !m.contains_key("charged.total"),
         "no cgroup, no bytes: {m:?}"
     );
+    // A gate on these faults cannot pass: some were counted for no UID.
+    let r = d.memstat(&["--fail-if", "faults.memcg.all>1000000000"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("CANNOT TELL"), "{}", r.stdout);
 
     // The app starts again in a new cgroup: its counts add on.
     apps.start(a_uid, "pid_again", &Workload::new().touch(200), exe)

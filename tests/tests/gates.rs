@@ -63,6 +63,8 @@ fn a_gate_reads_the_whole_interval_of_an_estimate_and_a_bracket() {
             "100/400".as_ref(),
             "--duty-seed".as_ref(),
             "11".as_ref(),
+            "--app-memcg".as_ref(),
+            "off".as_ref(),
         ],
     );
     assert_eq!(d.memstat(&["--reset"]).code, 0);
@@ -170,5 +172,15 @@ fn a_gate_reads_the_whole_interval_of_an_estimate_and_a_bracket() {
             .contains("a threshold on \"rss.peak\" reads the whole interval"),
         "{}",
         refused.stderr
+    );
+
+    // No per-app memory cgroups read (--app-memcg off): a gate on their
+    // numbers has nothing to check.
+    let r = d.memstat(&["--fail-if", "faults.memcg.all>0"]);
+    assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("no per-app memory cgroup numbers"),
+        "{}",
+        r.stderr
     );
 }

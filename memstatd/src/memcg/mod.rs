@@ -235,9 +235,13 @@ pub(crate) fn fill(
         }
         put(counters.uids.entry(*uid).or_default(), &v);
     }
-    // Only faults have a bucket of no UID: charged bytes of cgroups beyond
-    // the table are not summed (their rows say nothing, as an absent UID's).
+    // The bucket of no UID says the source was read. Only faults count
+    // in it: charged bytes of cgroups beyond the table are not summed
+    // (their rows say nothing, as an absent UID's).
+    let mut bucket = vec![0; slots - base];
+    bucket[0] = 1;
     if spec.name == "faults" {
-        put(&mut counters.other, &[&[1][..], &other.faults].concat());
+        bucket[1..].copy_from_slice(&other.faults);
     }
+    put(&mut counters.other, &bucket);
 }

@@ -126,6 +126,14 @@ impl Counters {
         !self.missing.contains_key(group) && (group == SYSCALLS || self.groups.contains_key(group))
     }
 
+    /// Whether `group` holds the per-app memory cgroup source's numbers
+    /// (its bucket of no UID says so, where the source was read).
+    pub(crate) fn has_memcg(&self, group: &str) -> bool {
+        let slot = memory::spec(group).and_then(|s| s.memcg_seen_slot());
+        let other = self.groups.get(group).map(|g| &g.other);
+        matches!((slot, other), (Some(i), Some(o)) if o.get(i) == Some(&1))
+    }
+
     /// Why `group`'s counters are not here, as a sentence.
     pub(crate) fn why_missing(&self, group: &str) -> String {
         match self.missing.get(group) {

@@ -228,6 +228,13 @@ pub(crate) fn undetermined(
                 side.why_missing(group)
             ));
         }
+        let part = metrics::memcg_part(&t.metric);
+        let no_memcg = [from, to]
+            .into_iter()
+            .find_map(|(label, c)| Some((label, metrics::why_no_memcg(c, part?)?)));
+        if let Some((label, why)) = no_memcg {
+            return Err(format!("cannot check --fail-if '{t}': {label}: {why}"));
+        }
     }
     let window =
         |(label, c): (&str, &Counters)| Span::of(format!("in the window up to {label}"), c);

@@ -140,11 +140,16 @@ pub(crate) struct Span {
 
 impl Span {
     pub(crate) fn of(label: String, counters: &Counters) -> Self {
-        let unread = std::iter::once(SYSCALLS)
+        let mut unread: BTreeMap<&'static str, String> = std::iter::once(SYSCALLS)
             .chain(memory::GROUPS.iter().map(|g| g.name))
             .filter(|g| !counters.has(g))
             .map(|g| (g, counters.why_missing(g)))
             .collect();
+        for part in ["faults.memcg", "rss.charged"] {
+            if let Some(why) = why_no_memcg(counters, part) {
+                unread.insert(part, why);
+            }
+        }
         Span {
             label,
             buckets: unattributed(counters),
@@ -164,9 +169,10 @@ pub(crate) fn undetermined<'a>(
     for t in thresholds {
         let bucket = bucket_of(&t.metric);
         let spans = reads(t);
+        let part = memcg_part(&t.metric);
         if let Some((span, why)) = spans
             .iter()
-            .find_map(|s| Some((s, s.unread.get(group_of(&t.metric))?)))
+            .find_map(|s| Some((s, s.unread.get(part.unwrap_or(group_of(&t.metric)))?)))
         {
             return Err(format!(
                 "cannot check --fail-if '{t}': {why} ({})",
@@ -261,7 +267,30 @@ fn canonical(metric: &str) -> String {
 /// Latency metrics, percentiles and ratios exist only where a UID has
 /// samples; the others count, and a UID without them has zero.
 pub(crate) fn defaults_to_zero(metric: &str) -> bool {
-    !(metric.starts_with("latency.") || metric.ends_with("_us") || metric.ends_with("_permille"))
+    !(metric.starts_with("latency.")
+        || metric.ends_with("_us")
+        || metric.ends_with("_permille")
+        || memcg_part(metric).is_some())
+}
+
+/// The per-app memory cgroup part of a group `metric` is in (`faults.memcg`,
+/// `rss.charged`), if any: a UID without a cgroup has none of it, not zero,
+/// and a span whose group was read without cgroups has none at all.
+pub(crate) fn memcg_part(metric: &str) -> Option<&'static str> {
+    ["faults.memcg", "rss.charged"]
+        .into_iter()
+        .find(|p| metric.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+}
+
+/// Why a span read with `counters` has no numbers of `part`, if it has none.
+pub(crate) fn why_no_memcg(counters: &Counters, part: &str) -> Option<String> {
+    let group = group_of(part);
+    (counters.has(group) && !counters.has_memcg(group)).then(|| {
+        format!(
+            "there are no per-app memory cgroup numbers in the {group} probe group: memstatd \
+             found no per-app memory cgroups (the probes section says why)"
+        )
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -684,6 +713,22 @@ mod tests {
             e,
             "cannot check --fail-if 'slab.kmalloc>0': there are no counts of the slab probe \
              group (in the window)"
+        );
+        // Read without per-app cgroups: no memcg numbers, not zeros.
+        let e = undetermined(&[t("faults.memcg.all>0")], |_| vec![&span]).unwrap_err();
+        assert!(e.contains("no per-app memory cgroup numbers"), "{e}");
+        assert!(!defaults_to_zero("faults.memcg.all") && !defaults_to_zero("rss.charged.anon"));
+        assert_eq!(memcg_part("faults.memcgx"), None);
+        // With them, their bucket of no UID decides as any other.
+        let spec = memory::spec("faults").unwrap();
+        let mut other = vec![0; spec.slots()];
+        other[spec.memcg_seen_slot().unwrap()..].copy_from_slice(&[1, 30, 0]);
+        w.groups.get_mut("faults").unwrap().other = other;
+        let span = Span::of("in the window".into(), &w);
+        let got = undetermined(&[t("faults.memcg.all>0")], |_| vec![&span]).unwrap();
+        assert_eq!(
+            (got[0].bucket.as_str(), got[0].lost),
+            ("faults.other.memcg.all", Some(30))
         );
     }
 

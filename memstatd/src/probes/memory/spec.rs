@@ -163,6 +163,13 @@ impl GroupSpec {
         }
     }
 
+    /// The slot that says a value holds the memcg source's numbers (its
+    /// first field), where the group has any.
+    pub(crate) fn memcg_seen_slot(&self) -> Option<usize> {
+        let first = self.memcg_fields().first()?;
+        self.slot_range(first.name).map(|r| r.start)
+    }
+
     fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
         let sources = self.task_fields().iter().chain(self.memcg_fields());
         self.fields.iter().chain(sources)
