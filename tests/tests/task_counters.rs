@@ -396,4 +396,17 @@ fn forced_calibration_finds_the_offsets_btf_gives() {
     w.step();
     assert_eq!(delta(f, faults(&d, 68004)), delta(t, w.truth()));
     w.end();
+    // Its process ended, and calibration does not find signal_struct.maxrss:
+    // its peak at the end is unknown, so the UID's peak has no upper bound.
+    let m = d.group_metrics("rss", 68004);
+    assert!(m["peak.lo"] > 0 && !m.contains_key("peak.hi"), "{m:?}");
+    let r = d.memstat(&["--fail-if", "rss.peak>1000000000000"]);
+    assert_eq!(r.code, 1, "never clear: {}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("uid 68004: rss.peak is ")
+            && r.stdout
+                .contains(" to no known bound): may or may not cross"),
+        "{}",
+        r.stdout
+    );
 }

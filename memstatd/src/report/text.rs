@@ -297,6 +297,10 @@ fn crossings(
             None => format!("is {}", f.to),
         };
         let range = match f.range {
+            // A bracket with no known upper bound.
+            Some([lo, hi]) if hi >= u64::MAX as f64 => {
+                format!(" (compared: {} to no known bound)", decimal(lo))
+            }
             Some([lo, hi]) => format!(" (compared: {} to {})", decimal(lo), decimal(hi)),
             None => String::new(),
         };
@@ -519,18 +523,14 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         }
         return Ok(());
     }
-    // A column of a source no shown UID has (per-app memory cgroups on a
-    // host without them) is left out, not shown as a column of dashes.
-    let counted = g.uids.iter().filter(|r| !r.metrics.is_empty());
-    let mut counted = counted.map(|r| &r.metrics).peekable();
-    let columns: Vec<&Column> = match counted.peek() {
-        None => g.columns.iter().collect(),
-        Some(_) => {
-            let rows: Vec<_> = counted.collect();
-            let has = |c: &&Column| rows.iter().any(|m| Measure::of(m, c.metric).is_some());
-            g.columns.iter().filter(has).collect()
-        }
+    // A column of per-app memory cgroups no shown UID has (a host without
+    // them) is left out, not shown as a column of dashes.
+    let rows: Vec<_> = g.uids.iter().map(|r| &r.metrics).collect();
+    let shown = |c: &&Column| {
+        metrics::memcg_part(&format!("{}.{}", g.group, c.metric)).is_none()
+            || rows.iter().any(|m| m.contains_key(c.metric))
     };
+    let columns: Vec<&Column> = g.columns.iter().filter(shown).collect();
     let widths: Vec<usize> = columns.iter().map(|c| c.header.len().max(10)).collect();
     let mut line = format!("  {:>10}  {:<16}", "UID", "NAME");
     for (c, w) in columns.iter().zip(&widths) {

@@ -92,7 +92,12 @@ impl Engine {
             (spec.metrics)(&spec.value(slots))
                 .into_iter()
                 .find_map(|(m, v)| (m == key).then_some(v))
-                .unwrap_or(0)
+                // A bracket's unknown upper bound ranks first: it may be any.
+                .unwrap_or(if key.ends_with(measure::HI) {
+                    u64::MAX
+                } else {
+                    0
+                })
         };
         // Ranked before any row is built: a report of thousands of UIDs
         // holds the metrics of only the rows it shows.

@@ -55,6 +55,8 @@ pub(super) fn crossings(
         };
         let point = |m: Measure| match m {
             Measure::Exact(v) | Measure::Estimate { value: v, .. } => v,
+            // With no upper bound, what is known.
+            Measure::Bracket { lo, hi: u64::MAX } => lo,
             Measure::Bracket { hi, .. } => hi,
         };
         let exact = from_v

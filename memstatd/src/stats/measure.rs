@@ -5,7 +5,8 @@
 //!
 //! - an exact metric `X` has none;
 //! - a bracket is `X.lo` and `X.hi`, with no `X` (the truth lies between,
-//!   e.g. a UID's peak RSS between polls);
+//!   e.g. a UID's peak RSS between polls); `X.lo` alone is a bracket with no
+//!   known upper bound (the truth is at least `X.lo`);
 //! - an estimate is `X` and `X.ci95`, the half-width of its 95% confidence
 //!   interval in the unit of `X` (e.g. pages attributed from duty-cycled
 //!   windows).
@@ -39,7 +40,8 @@ impl Measure {
     /// no value.
     pub(crate) fn of(metrics: &BTreeMap<String, u64>, metric: &str) -> Option<Self> {
         let get = |suffix: &str| metrics.get(&format!("{metric}{suffix}")).copied();
-        if let (Some(lo), Some(hi)) = (get(LO), get(HI)) {
+        if let Some(lo) = get(LO) {
+            let hi = get(HI).unwrap_or(u64::MAX);
             return Some(Measure::Bracket { lo, hi });
         }
         let value = metrics.get(metric).copied()?;
@@ -74,10 +76,11 @@ impl Measure {
     }
 
     /// The number as text, each value through `unit`: `12`, `10..14`,
-    /// `12±2`.
+    /// `≥10` (no upper bound), `12±2`.
     pub(crate) fn show(self, unit: impl Fn(u64) -> String) -> String {
         match self {
             Measure::Exact(v) => unit(v),
+            Measure::Bracket { lo, hi: u64::MAX } => format!("\u{2265}{}", unit(lo)),
             Measure::Bracket { lo, hi } => format!("{}..{}", unit(lo), unit(hi)),
             Measure::Estimate { value, ci95 } => format!("{}±{}", unit(value), unit(ci95)),
         }
@@ -119,6 +122,14 @@ mod tests {
             Some(Measure::Estimate { value: 50, ci95: 8 })
         );
         assert_eq!(Measure::of(&m, "faults.major"), None);
+        // No upper bound known: at least lo.
+        let open = metrics(&[("rss.peak.lo", 100)]);
+        let at_least = Measure::Bracket {
+            lo: 100,
+            hi: u64::MAX,
+        };
+        assert_eq!(Measure::of(&open, "rss.peak"), Some(at_least));
+        assert_eq!(at_least.show(|v| v.to_string()), "\u{2265}100");
         assert_eq!(companion_of("rss.peak.hi"), Some("rss.peak"));
         assert_eq!(
             companion_of("pagealloc.pages.ci95"),

@@ -29,7 +29,10 @@
 //! from above: Σ over processes that were the UID's in the window of each
 //! one's own peak (VmHWM, or VmPeak once a `clear_refs` reset is seen; for a
 //! process gone, also its `signal_struct.maxrss` at exit), since the peak of
-//! a sum is at most the sum of the peaks.
+//! a sum is at most the sum of the peaks. A process that ended after the
+//! last read without its `maxrss` (its offset unknown, or its exit not
+//! seen) may have grown unseen: its UID's hi is then unknown (`u64::MAX`)
+//! until the generation ends.
 
 use super::procfs::Process;
 use crate::abi::tasks::{TaskDead, TaskHeld, HELD_ENTRIES};
@@ -112,6 +115,8 @@ struct Peak {
     hi: u64,
     /// Σ bounds of processes that left the UID (gone, or to another UID) in the window.
     gone: u64,
+    /// One of them ended with no known bound: hi is unknown.
+    unbounded: bool,
 }
 
 /// The bookkeeping between reads.
@@ -127,6 +132,8 @@ pub(crate) struct Book {
     /// UIDs with totals of their own, at most [`UIDS`].
     admitted: BTreeSet<u32>,
     live_pids: HashSet<u32>,
+    /// The exit program cannot read `signal_struct.maxrss`.
+    maxrss_unknown: bool,
 }
 
 fn minus(a: u64, b: u64) -> i64 {
@@ -142,6 +149,12 @@ impl Book {
             page_size,
             ..Book::default()
         }
+    }
+
+    /// A book for an exit program that cannot read a process's peak RSS.
+    pub(crate) fn maxrss_unknown(mut self) -> Self {
+        self.maxrss_unknown = true;
+        self
     }
 
     /// Peaks start again when the epoch (the generation) changes.
@@ -210,6 +223,14 @@ impl Book {
         self.peaks.entry(uid).or_default()
     }
 
+    /// A process that was `uid`'s ended, bounded by `bound`, or by nothing
+    /// where its peak at exit is unknown.
+    fn ended(&mut self, uid: u32, bound: u64, known: bool) {
+        let p = self.peak(uid);
+        p.gone = p.gone.saturating_add(bound);
+        p.unbounded |= !known;
+    }
+
     /// A tracked process is gone; `d` is its exited threads' entry, if any.
     fn gone(&mut self, t: Tracked, d: Option<&TaskDead>) {
         let shown = t.live.map(|v| v.max(0));
@@ -219,20 +240,21 @@ impl Book {
                     minus(d.minor, t.dead[0]).max(0),
                     minus(d.major, t.dead[1]).max(0),
                 ];
+                let b = t.bound().max(d.maxrss_pages.saturating_mul(self.page_size));
+                let known = !self.maxrss_unknown;
                 if d.uid == t.uid {
                     self.adjust(t.uid, [0, 1].map(|i| (shown[i] - gained[i]).max(0)));
                 } else {
                     self.adjust(t.uid, shown);
                     self.adjust(d.uid, [0, 1].map(|i| -shown[i].min(gained[i])));
-                    let b = t.bound().max(d.maxrss_pages.saturating_mul(self.page_size));
-                    self.peak(d.uid).gone = self.peak(d.uid).gone.saturating_add(b);
+                    self.ended(d.uid, b, known);
                 }
-                let b = t.bound().max(d.maxrss_pages.saturating_mul(self.page_size));
-                self.peak(t.uid).gone = self.peak(t.uid).gone.saturating_add(b);
+                self.ended(t.uid, b, known);
             }
             None => {
+                // Its exit was not seen (the probes line counts why).
                 self.adjust(t.uid, shown);
-                self.peak(t.uid).gone = self.peak(t.uid).gone.saturating_add(t.bound());
+                self.ended(t.uid, t.bound(), false);
             }
         }
     }
@@ -268,18 +290,19 @@ impl Book {
                 }
                 None => self.fresh(p),
             };
-            if t.uid != p.uid {
-                let shown = t.live.map(|v| v.max(0));
-                self.adjust(t.uid, shown);
-                self.adjust(p.uid, shown.map(|v| -v));
-                let b = t.bound();
-                self.peak(t.uid).gone = self.peak(t.uid).gone.saturating_add(b);
-                t.uid = p.uid;
-            }
             t.reset |= p.hwm < t.last_hwm;
             t.last_hwm = p.hwm;
             t.hwm = t.hwm.max(p.hwm).max(rss);
             t.vm_peak = t.vm_peak.max(p.vm_peak);
+            if t.uid != p.uid {
+                let shown = t.live.map(|v| v.max(0));
+                self.adjust(t.uid, shown);
+                self.adjust(p.uid, shown.map(|v| -v));
+                // Its bound now (its whole life's) covers its time as t.uid.
+                let b = t.bound();
+                self.peak(t.uid).gone = self.peak(t.uid).gone.saturating_add(b);
+                t.uid = p.uid;
+            }
             t.live = live;
             t.dead = d;
             self.tracked.insert(p.pid, t);
@@ -302,7 +325,7 @@ impl Book {
             if !gone.contains(&tgid) {
                 // Began and ended between two reads: only the exit program saw it.
                 let b = d.maxrss_pages.saturating_mul(self.page_size);
-                self.peak(d.uid).gone = self.peak(d.uid).gone.saturating_add(b);
+                self.ended(d.uid, b, !self.maxrss_unknown);
             }
             done.push(tgid);
         }
@@ -358,7 +381,7 @@ impl Book {
             let peak = self.peaks.entry(uid).or_default();
             peak.lo = peak.lo.max(now);
             peak.hi = peak.hi.max(bound.saturating_add(peak.gone)).max(peak.lo);
-            totals.peak = [peak.lo, peak.hi];
+            totals.peak = [peak.lo, if peak.unbounded { u64::MAX } else { peak.hi }];
             if totals != UidTotals::default() {
                 out.insert(uid, totals);
             }
@@ -565,6 +588,38 @@ mod tests {
         b.set_epoch(2);
         let (t, _) = b.update(&[r], &none, true);
         assert_eq!(t[&7].peak, [1000, 16000]);
+    }
+
+    #[test]
+    fn an_end_with_no_peak_at_exit_leaves_hi_unknown_for_the_generation() {
+        let mut b = Book::new(BTreeMap::new(), PAGE).maxrss_unknown();
+        b.set_epoch(1);
+        let none = kernel(&[], &[]);
+        let (t, _) = b.update(&[proc(10, 7, 1, 4000), proc(11, 8, 1, 6000)], &none, true);
+        assert_eq!((t[&7].peak, t[&8].peak), ([4000, 4000], [6000, 6000]));
+        // 11 ends: it may have grown after its last read, unseen.
+        let k = kernel(&[], &[(11, dead(8, 1, 0))]);
+        let (t, _) = b.update(&[proc(10, 7, 1, 4000)], &k, true);
+        assert_eq!((t[&7].peak, t[&8].peak), ([4000, 4000], [6000, u64::MAX]));
+        // Also one that began and ended between reads, for UID 7.
+        let k = kernel(&[], &[(12, dead(7, 1, 0))]);
+        let (t, _) = b.update(&[proc(10, 7, 1, 4000)], &k, true);
+        assert_eq!(t[&7].peak, [4000, u64::MAX]);
+        // A new generation starts with what is known again.
+        b.set_epoch(2);
+        let (t, _) = b.update(&[proc(10, 7, 1, 4000)], &none, true);
+        assert_eq!(t[&7].peak, [4000, 4000]);
+        // With the peak at exit read, an end is bounded by it.
+        let mut known = Book::new(BTreeMap::new(), PAGE);
+        known.update(&[proc(11, 8, 1, 6000)], &none, true);
+        let k = kernel(&[], &[(11, dead(8, 1, 0))]);
+        let (t, _) = known.update(&[], &k, true);
+        assert_eq!(t[&8].peak, [6000, 6000]);
+        // An end the exit program did not see is unbounded either way.
+        known.set_epoch(3);
+        known.update(&[proc(13, 8, 1, 6000)], &none, true);
+        let (t, _) = known.update(&[], &none, true);
+        assert_eq!(t[&8].peak, [6000, u64::MAX]);
     }
 
     #[test]

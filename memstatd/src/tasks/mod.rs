@@ -216,7 +216,10 @@ impl TaskSource {
             Walker::open(Path::new("/proc"), page_size()).map_err(|e| format!("/proc: {e}"))?;
         let inner = Arc::new(Mutex::new(Inner {
             maps,
-            book: Book::new(held, page_size()),
+            book: match offsets.maxrss {
+                Some(_) => Book::new(held, page_size()),
+                None => Book::new(held, page_size()).maxrss_unknown(),
+            },
             walker,
             procs: Vec::new(),
             last: Totals::default(),
@@ -268,8 +271,8 @@ impl TaskSource {
         let peak = if o.maxrss.is_some() {
             ""
         } else {
-            "; peak at exit not read (no offset of signal_struct.maxrss): hi counts a gone \
-             process at its last read"
+            "; peak at exit not read (no offset of signal_struct.maxrss): a UID one of whose \
+             processes ended has no peak.hi (unknown) until the next generation"
         };
         let d = &inner.last.drops;
         let [report, poll] = inner.cost;

@@ -153,7 +153,10 @@ fn metrics(v: &Value) -> Vec<(String, u64)> {
     ));
     let bracket = v.field("bracket");
     out.push(("peak.lo".into(), get(bracket, 0)));
-    out.push(("peak.hi".into(), get(bracket, 1)));
+    // u64::MAX: no bound is known (crate::tasks::book), so none is shown.
+    if get(bracket, 1) != u64::MAX {
+        out.push(("peak.hi".into(), get(bracket, 1)));
+    }
     out.extend(
         NAMES
             .iter()
