@@ -52,11 +52,9 @@ Serves per-UID syscall and memory statistics from memstat's BPF programs.
                        default) or calibrate (self-calibration even with BTF)
   --task-poll S        seconds between reads of /proc for faults and RSS
                        (30; every report reads /proc whole)
-  --app-memcg WHERE    per-app memory cgroups (uid_<N>) for the memcg.* and
-                       charged.* metrics: auto (/sys/fs/cgroup, else
-                       /dev/memcg; the default), off, or a cgroup directory
-  --memcg-poll S       seconds between reads of the per-app cgroups (30;
-                       every report reads them too)
+  --app-memcg WHERE    per-app memory cgroups (uid_<N>) for rss.charged.*:
+                       auto (/sys/fs/cgroup, else /dev/memcg; the default),
+                       off, or a cgroup directory
   -v, --verbose        debug logging
   -h, --help           this text
 ";
@@ -72,7 +70,7 @@ struct Options {
     duty: duty::Config,
     verbose: bool,
     tasks: memstatd::tasks::Config,
-    memcg: memstatd::memcg::Config,
+    memcg: memstatd::memcg::Choice,
 }
 
 /// Where UID names come from.
@@ -103,7 +101,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         duty: duty::Config::default(),
         verbose: false,
         tasks: memstatd::tasks::Config::default(),
-        memcg: memstatd::memcg::Config::default(),
+        memcg: memstatd::memcg::Choice::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -128,7 +126,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 o.tasks.period = Duration::from_secs(secs);
             }
             "--app-memcg" => {
-                o.memcg.choice = match value()?.as_str() {
+                o.memcg = match value()?.as_str() {
                     "auto" => memstatd::memcg::Choice::Auto,
                     "off" => memstatd::memcg::Choice::Off,
                     dir if dir.starts_with('/') => memstatd::memcg::Choice::Dir(dir.into()),
@@ -138,10 +136,6 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                         ))
                     }
                 }
-            }
-            "--memcg-poll" => {
-                let secs = number(arg, value()?, SECONDS, "of seconds ")?;
-                o.memcg.period = Duration::from_secs(secs);
             }
             "--pin-root" => o.pin_root = Some(value()?.into()),
             "--pin-group" => o.pin_group = Some(value()?.clone()),
@@ -579,15 +573,9 @@ mod tests {
             "3600",
             "--app-memcg",
             "/dev/memcg",
-            "--memcg-poll",
-            "2",
         ])
         .unwrap();
-        let dir = memstatd::memcg::Choice::Dir("/dev/memcg".into());
-        assert_eq!(
-            (o.memcg.choice, o.memcg.period),
-            (dir, Duration::from_secs(2))
-        );
+        assert_eq!(o.memcg, memstatd::memcg::Choice::Dir("/dev/memcg".into()));
         assert_eq!(o.tasks.period, Duration::from_secs(5));
         assert_eq!(o.limits.max_clients, 3);
         assert_eq!(o.limits.request_time, Duration::from_secs(3600));
@@ -620,10 +608,6 @@ mod tests {
             (
                 &["--app-memcg", "cgroup"],
                 "--app-memcg: \"cgroup\" is not auto, off or an absolute directory",
-            ),
-            (
-                &["--memcg-poll", "0"],
-                "--memcg-poll: \"0\" is not a number of seconds from 1 to 3600",
             ),
         ] {
             assert_eq!(parsed(args).err().as_deref(), Some(says), "{args:?}");

@@ -5,20 +5,19 @@
 //! (`/sys/fs/cgroup/uid_<N>`, or `apps/uid_<N>` and `system/uid_<N>` with
 //! `cgroup_v2_sys_app_isolation`) where the memory controller is active at
 //! that depth, or under the v1 memory hierarchy (`/dev/memcg/apps/uid_<N>`,
-//! `ro.config.per_app_memcg`). A `uid_<N>` directory's files are the sums
-//! over its `pid_<M>` children, those removed included.
+//! `ro.config.per_app_memcg`; `/dev/memcg/system` there holds
+//! system_server, not UIDs). A `uid_<N>` directory's files are the sums over
+//! its `pid_<M>` children.
 
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 /// Bytes read of one file (`memory.stat` is about 1.5 KiB).
 const MAX_FILE: u64 = 65536;
-/// Where a `uid_<N>` directory may sit under the root.
-const PARENTS: [&str; 3] = ["", "apps", "system"];
 
 /// The cgroup interface a hierarchy speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,20 +27,23 @@ pub(crate) enum Version {
 }
 
 impl Version {
-    /// `memory.stat` keys of faults (all, major) and of charged bytes
-    /// (anon, file with shmem, shmem), and the file of all charged bytes.
-    fn keys(self) -> ([&'static str; 2], [&'static str; 3], &'static str) {
+    /// `memory.stat` keys of charged bytes (anon, file with shmem, shmem),
+    /// and the file of all charged bytes.
+    fn keys(self) -> ([&'static str; 3], &'static str) {
         match self {
             Version::V1 => (
-                ["total_pgfault", "total_pgmajfault"],
                 ["total_rss", "total_cache", "total_shmem"],
                 "memory.usage_in_bytes",
             ),
-            Version::V2 => (
-                ["pgfault", "pgmajfault"],
-                ["anon", "file", "shmem"],
-                "memory.current",
-            ),
+            Version::V2 => (["anon", "file", "shmem"], "memory.current"),
+        }
+    }
+
+    /// Where `uid_<N>` directories sit under the root.
+    fn parents(self) -> &'static [&'static str] {
+        match self {
+            Version::V1 => &["apps"],
+            Version::V2 => &["", "apps", "system"],
         }
     }
 
@@ -53,20 +55,11 @@ impl Version {
     }
 }
 
-/// One cgroup's numbers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Stat {
-    /// Faults: all, major.
-    pub(crate) faults: [u64; 2],
-    /// Bytes charged: anon, file (shmem not included), shmem, all (kernel
-    /// memory too where it is accounted).
-    pub(crate) charged: [u64; 4],
-}
-
-/// A `memory.stat` and the charged total: `None` if a key is missing or
-/// a value malformed.
-pub(crate) fn parse(version: Version, stat: &[u8], total: &[u8]) -> Option<Stat> {
-    let (faults, charged, _) = version.keys();
+/// A `memory.stat` and the charged total: bytes anon, file (shmem not
+/// included), shmem and all (kernel memory too where it is accounted);
+/// `None` if a key is missing or a value malformed.
+pub(crate) fn parse(version: Version, stat: &[u8], total: &[u8]) -> Option<[u64; 4]> {
+    let (charged, _) = version.keys();
     let value = |key: &str| -> Option<u64> {
         stat.split(|&b| b == b'\n').find_map(|line| {
             let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b" ")?;
@@ -75,10 +68,7 @@ pub(crate) fn parse(version: Version, stat: &[u8], total: &[u8]) -> Option<Stat>
     };
     let [anon, file, shmem] = [value(charged[0])?, value(charged[1])?, value(charged[2])?];
     let total = std::str::from_utf8(total).ok()?.trim().parse().ok()?;
-    Some(Stat {
-        faults: [value(faults[0])?, value(faults[1])?],
-        charged: [anon, file.saturating_sub(shmem), shmem, total],
-    })
+    Some([anon, file.saturating_sub(shmem), shmem, total])
 }
 
 /// A `uid_<N>` directory's UID.
@@ -95,25 +85,21 @@ pub(crate) fn uid_of(name: &[u8]) -> Option<u32> {
 pub(crate) struct Layout {
     pub(crate) version: Version,
     /// The directories that may hold `uid_<N>` directories (they come and
-    /// go), and whether their sums are of apps only: the root's are of
-    /// every process, and the v2 root has none.
-    pub(crate) parents: Vec<(PathBuf, bool)>,
+    /// go with the apps).
+    parents: Vec<PathBuf>,
 }
 
 /// One `uid_<N>` directory found.
 pub(crate) struct Found {
     pub(crate) uid: u32,
-    /// Index into [`Layout::parents`].
-    pub(crate) parent: usize,
-    /// Which cgroup: a new one after removal has another inode.
-    pub(crate) ino: u64,
-    pub(crate) stat: Option<Stat>,
+    /// Its bytes (see [`parse`]); `None` where its memory files could not be
+    /// read (the controller is not active at its depth, or it is going).
+    pub(crate) charged: Option<[u64; 4]>,
 }
 
 impl Layout {
     /// The hierarchy at `root`: a cgroup file system (not reached through a
-    /// symbolic link) with the memory controller. Its `uid_<N>` cgroups may
-    /// come later: memstatd starts before the apps.
+    /// symbolic link) with the memory controller.
     pub(crate) fn find(root: &Path) -> Result<Layout, String> {
         let dir = std::fs::OpenOptions::new()
             .read(true)
@@ -137,46 +123,45 @@ impl Layout {
                 version.name()
             ));
         }
-        let parents = PARENTS
-            .iter()
-            .map(|name| (root.join(name), !name.is_empty()))
-            .collect();
+        let parents = version.parents().iter().map(|p| root.join(p)).collect();
         Ok(Layout { version, parents })
     }
 
-    /// Every `uid_<N>` directory now, at most `max`, with its numbers
-    /// (`None` where its files could not be read: it is being removed).
+    /// Where it looks, for the report: `<parent>/uid_<N>`, ...
+    pub(crate) fn describe(&self) -> String {
+        let each = self
+            .parents
+            .iter()
+            .map(|p| format!("{}/uid_<N>", p.display()));
+        each.collect::<Vec<_>>().join(", ")
+    }
+
+    /// Every `uid_<N>` directory now, at most `max`, with its numbers.
     pub(crate) fn read(&self, max: usize) -> Vec<Found> {
         let mut found = Vec::new();
-        for (index, (parent, _)) in self.parents.iter().enumerate() {
+        for parent in &self.parents {
             let Ok(entries) = std::fs::read_dir(parent) else {
                 continue;
             };
             for e in entries.flatten() {
+                if found.len() >= max {
+                    return found;
+                }
                 let Some(uid) = uid_of(e.file_name().as_bytes()) else {
                     continue;
                 };
-                let Ok(meta) = e.metadata() else {
-                    continue;
-                };
-                if !meta.is_dir() || found.len() >= max {
-                    continue;
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    let charged = self.charged(&e.path());
+                    found.push(Found { uid, charged });
                 }
-                found.push(Found {
-                    uid,
-                    parent: index,
-                    ino: meta.ino(),
-                    stat: self.stat(&e.path()),
-                });
             }
         }
-        found.sort_unstable_by_key(|f| (f.uid, f.parent));
         found
     }
 
-    /// A cgroup directory's numbers.
-    pub(crate) fn stat(&self, dir: &Path) -> Option<Stat> {
-        let (_, _, total) = self.version.keys();
+    /// A cgroup directory's bytes.
+    fn charged(&self, dir: &Path) -> Option<[u64; 4]> {
+        let (_, total) = self.version.keys();
         let stat = read_bounded(&dir.join("memory.stat")).ok()?;
         parse(self.version, &stat, &read_bounded(&dir.join(total)).ok()?)
     }
@@ -212,31 +197,28 @@ mod tests {
 
     const V2: &str = "anon 1052672\nfile 8192000\nkernel 745472\nshmem 4096\n\
                       pgfault 10776\npgmajfault 3\nworkingset_refault_anon 0\n";
-    const V1: &str = "cache 0\nrss 0\npgfault 0\npgmajfault 0\ntotal_cache 73728\n\
-                      total_rss 1056768\ntotal_shmem 8192\ntotal_pgfault 5436\n\
-                      total_pgmajfault 2\n";
+    const V1: &str = "cache 0\nrss 0\nrss_huge 0\nshmem 0\ntotal_cache 73728\n\
+                      total_rss 1056768\ntotal_rss_huge 0\ntotal_shmem 8192\n";
 
     #[test]
     fn parses_each_version_by_its_own_keys() {
         let v2 = parse(Version::V2, V2.as_bytes(), b"9990144\n").unwrap();
-        assert_eq!(v2.faults, [10776, 3]);
-        assert_eq!(v2.charged, [1052672, 8192000 - 4096, 4096, 9990144]);
+        assert_eq!(v2, [1052672, 8192000 - 4096, 4096, 9990144]);
         // v1's own (non-total) keys are of the cgroup alone: not read.
         let v1 = parse(Version::V1, V1.as_bytes(), b"1200000\n").unwrap();
-        assert_eq!(v1.faults, [5436, 2]);
-        assert_eq!(v1.charged, [1056768, 73728 - 8192, 8192, 1200000]);
+        assert_eq!(v1, [1056768, 73728 - 8192, 8192, 1200000]);
     }
 
     #[test]
     fn a_missing_key_or_bad_value_is_no_stat() {
-        let no_major = V2.replace("pgmajfault 3\n", "");
-        assert_eq!(parse(Version::V2, no_major.as_bytes(), b"1"), None);
-        let bad = V2.replace("pgfault 10776", "pgfault x");
+        let no_shmem = V2.replace("shmem 4096\n", "");
+        assert_eq!(parse(Version::V2, no_shmem.as_bytes(), b"1"), None);
+        let bad = V2.replace("anon 1052672", "anon x");
         assert_eq!(parse(Version::V2, bad.as_bytes(), b"1"), None);
         assert_eq!(parse(Version::V2, V2.as_bytes(), b"max\n"), None);
-        // A key is matched whole: pgfault is not pgfault_x.
-        let only_prefix = V2.replace("pgfault 10776", "pgfaultx 1");
-        assert_eq!(parse(Version::V2, only_prefix.as_bytes(), b"1"), None);
+        // A key is matched whole: total_rss is not total_rss_huge.
+        let only_huge = V1.replace("total_rss 1056768\n", "");
+        assert_eq!(parse(Version::V1, only_huge.as_bytes(), b"1"), None);
     }
 
     #[test]

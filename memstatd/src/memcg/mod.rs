@@ -1,100 +1,69 @@
-//! The per-app memory cgroup source: each app UID's faults and charged
-//! memory as the kernel's memory controller counts them, where the platform
-//! runs apps in per-app cgroups ([`layout`]). It adds to the `faults` and
-//! `rss` groups (`memcg.*`, `charged.*`) for the UIDs that have such a
-//! cgroup, at no cost per event: the controller counts anyway.
+//! The per-app memory cgroup source: the bytes the kernel's memory
+//! controller charges to each app UID's cgroup now, where the platform runs
+//! apps in per-app cgroups ([`layout`]). It adds `charged.*` to the `rss`
+//! group for the UIDs that have such a cgroup, read at each report, at no
+//! cost per event: the controller counts anyway.
 //!
-//! A `uid_<N>` cgroup is removed when its app's last process ends, and its
-//! counts with it. [`Book`] keeps what each cgroup showed at its last read
-//! (a poll every [`Config::period`] and every report), so a UID's counts
-//! never go back. What a removed cgroup counted after its last read is in
-//! its parent's sums: the parent's count less every UID's is the `other`
-//! bucket (no UID), which is how a gate learns it cannot tell. Where the
-//! parent is the root (v2: no `memory.stat`; v1: the sums of every
-//! process), such counts are lost, and the probes line says how many
-//! cgroups went.
+//! Only values of the moment are taken. The controller's fault counts die
+//! with an app's cgroup (removed with its last process), so keeping them
+//! exact would need every removal seen and the last reads kept across
+//! restarts; the task counters already count faults exactly.
 
-mod book;
 mod layout;
 
-use book::Book;
-pub(crate) use book::Reading;
 use layout::Layout;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
-/// Where to look for per-app memory cgroups.
+/// Where to look for per-app memory cgroups (`--app-memcg`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Choice {
     /// The v2 root (`/sys/fs/cgroup`), else the v1 memory hierarchy
-    /// (`/dev/memcg`): the first with per-app cgroups.
+    /// (`/dev/memcg`): the first with the memory controller.
     #[default]
     Auto,
     /// Not used (`--app-memcg off`).
     Off,
-    /// This cgroup directory (`--app-memcg DIR`).
+    /// This cgroup directory.
     Dir(PathBuf),
 }
 
-/// The source's settings (memstatd's options).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// Where the cgroups are.
-    pub choice: Choice,
-    /// Period of the reads between reports.
-    pub period: Duration,
+static CHOICE: OnceLock<Choice> = OnceLock::new();
+
+/// Sets where to look, once, before the probes open.
+pub fn configure(choice: Choice) {
+    let _ = CHOICE.set(choice);
 }
 
-impl Default for Config {
-    /// Every 30 s: a read of 300 cgroups took 17–19 ms of CPU here (v1,
-    /// mostly the kernel's), 0.06% of one CPU. An app's counts after its
-    /// cgroup's last read are in `other`, where its parent has sums.
-    fn default() -> Self {
-        Config {
-            choice: Choice::Auto,
-            period: Duration::from_secs(30),
-        }
-    }
-}
-
-static CONFIG: OnceLock<Config> = OnceLock::new();
-
-/// Sets the settings, once, before the probes open.
-pub fn configure(config: Config) {
-    let _ = CONFIG.set(config);
-}
-
-fn config() -> Config {
-    CONFIG.get().cloned().unwrap_or_default()
-}
-
-/// At most this many `uid_<N>` cgroups are read (the groups' tables hold
-/// fewer; the rest of those read go to `other`).
+/// At most this many `uid_<N>` cgroups are read per report.
 const MAX_CGROUPS: usize = 8192;
 
-struct Inner {
-    layout: Layout,
-    book: Book,
-    /// CPU time of the last read, the `uid_<N>` cgroups it found, and those
-    /// with memory files.
-    cost: (Duration, usize, usize),
+/// One report's read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reading {
+    /// Bytes charged to each UID's cgroups: anon, file (shmem not
+    /// included), shmem, all.
+    pub(crate) uids: BTreeMap<u32, [u64; 4]>,
 }
 
 /// The per-app memory cgroup source, found.
 pub struct MemcgSource {
-    inner: Arc<Mutex<Inner>>,
-    period: Duration,
+    layout: Layout,
+    /// CPU time of the last read, the `uid_<N>` cgroups it found, and those
+    /// with memory files.
+    cost: Mutex<(Duration, usize, usize)>,
 }
 
 impl MemcgSource {
-    /// Finds the per-app cgroups, reads them once and starts the periodic
-    /// reads; why not, where there are none or the source is off.
+    /// Finds the hierarchy; why not, where there is none or the source is
+    /// off. Its `uid_<N>` cgroups may come later: memstatd starts before
+    /// the apps.
     pub fn open() -> Result<Self, String> {
-        let config = config();
-        let layout = match &config.choice {
+        let layout = match CHOICE.get().cloned().unwrap_or_default() {
             Choice::Off => return Err("off (--app-memcg off)".into()),
-            Choice::Dir(dir) => Layout::find(dir)?,
+            Choice::Dir(dir) => Layout::find(&dir)?,
             Choice::Auto => Layout::find(Path::new("/sys/fs/cgroup")).or_else(|v2| {
                 Layout::find(Path::new("/dev/memcg")).map_err(|v1| format!("{v2}; {v1}"))
             })?,
@@ -102,105 +71,50 @@ impl MemcgSource {
         log::info!(
             "per-app memory cgroups: {} under {}",
             layout.version.name(),
-            layout
-                .parents
-                .iter()
-                .map(|(p, _)| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            layout.describe()
         );
-        let parents = layout.parents.len();
-        let source = MemcgSource {
-            inner: Arc::new(Mutex::new(Inner {
-                layout,
-                book: Book::new(parents),
-                cost: (Duration::ZERO, 0, 0),
-            })),
-            period: config.period,
-        };
-        source.read();
-        poll_in_background(Arc::downgrade(&source.inner), source.period);
-        Ok(source)
+        Ok(MemcgSource {
+            layout,
+            cost: Mutex::new((Duration::ZERO, 0, 0)),
+        })
     }
 
-    /// Reads now; every report does.
+    /// Reads every app cgroup now.
     pub(crate) fn read(&self) -> Reading {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.read()
+        let started = crate::tasks::thread_cpu();
+        let found = self.layout.read(MAX_CGROUPS);
+        let mut reading = Reading::default();
+        for (uid, charged) in found.iter().filter_map(|f| Some((f.uid, f.charged?))) {
+            let sum = reading.uids.entry(uid).or_default();
+            for (a, b) in sum.iter_mut().zip(charged) {
+                *a = a.saturating_add(b);
+            }
+        }
+        let counted = found.iter().filter(|f| f.charged.is_some()).count();
+        let cpu = crate::tasks::thread_cpu().saturating_sub(started);
+        *self.cost.lock().unwrap_or_else(|e| e.into_inner()) = (cpu, found.len(), counted);
+        reading
     }
 
-    /// What the report's probe lines say of the source.
+    /// What the report's probe line says of the source.
     pub(crate) fn describe(&self) -> String {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let l = &inner.layout;
-        let (cpu, cgroups, counted) = inner.cost;
-        let lost = match inner.book.gone_unrecoverable() {
-            0 => String::new(),
-            n => format!(
-                "; {n} cgroups removed under the root, whose counts after their last read \
-                 are lost"
-            ),
-        };
+        let (cpu, cgroups, counted) = *self.cost.lock().unwrap_or_else(|e| e.into_inner());
         format!(
-            "per-app memory cgroups ({}, {}): read every {} s and at each report (last: {cgroups} \
-             uid cgroups, {counted} with memory files, in {} µs of CPU); exact as the controller counts, up to its batching of \
-             about 64 events per CPU for 2 s{lost}",
-            l.version.name(),
-            l.parents
-                .iter()
-                .map(|(p, _)| format!("{}/uid_<N>", p.display()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.period.as_secs(),
+            "per-app memory cgroups ({}, {}): read at each report (last: {cgroups} uid cgroups, \
+             {counted} with memory files, in {} µs of CPU); charged bytes as the controller \
+             counts them at the read, up to its per-CPU batching",
+            self.layout.version.name(),
+            self.layout.describe(),
             cpu.as_micros(),
         )
     }
 }
 
-impl Inner {
-    fn read(&mut self) -> Reading {
-        let started = crate::tasks::thread_cpu();
-        // The parents first: their sums then hold no count a UID read
-        // after them lacks, so `other` never takes a UID's counts.
-        let parents: Vec<Option<[u64; 2]>> = self
-            .layout
-            .parents
-            .iter()
-            .map(|(p, apps_only)| apps_only.then(|| self.layout.stat(p)).flatten())
-            .map(|s| s.map(|s| s.faults))
-            .collect();
-        let found = self.layout.read(MAX_CGROUPS);
-        self.cost = (
-            crate::tasks::thread_cpu().saturating_sub(started),
-            found.len(),
-            found.iter().filter(|f| f.stat.is_some()).count(),
-        );
-        self.book.update(&found, &parents)
-    }
-}
-
-/// Reads every `period` while the source lives.
-fn poll_in_background(inner: Weak<Mutex<Inner>>, period: Duration) {
-    let spawned = std::thread::Builder::new()
-        .name("memstat-memcg".into())
-        .spawn(move || loop {
-            let next = Instant::now() + period;
-            std::thread::sleep(period);
-            let Some(inner) = inner.upgrade() else {
-                return;
-            };
-            inner.lock().unwrap_or_else(|e| e.into_inner()).read();
-            drop(inner);
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        });
-    if let Err(e) = spawned {
-        log::warn!("per-app memory cgroups: no periodic reads (cannot start a thread: {e})");
-    }
-}
-
 /// Writes `reading` into the memcg slots of `spec`'s counters (after the
-/// BPF value's and the task counters'), adding rows for UIDs the group has
-/// none for while its table has room, and the rest to its `other`.
+/// BPF value's and the task counters'): rows for UIDs with a cgroup while
+/// the group's table has room, the rest summed in its `other`, whose first
+/// memcg slot says whether any cgroup was read (a gate on these metrics
+/// otherwise has nothing to check).
 pub(crate) fn fill(
     spec: &'static crate::probes::memory::GroupSpec,
     reading: &Reading,
@@ -212,36 +126,62 @@ pub(crate) fn fill(
     }
     let slots = spec.slots();
     let base = slots - fields.iter().map(|f| f.slots).sum::<usize>();
-    let values = |u: &book::UidMemcg| -> Option<Vec<u64>> {
-        match spec.name {
-            "faults" => Some([&[1][..], &u.faults].concat()),
-            "rss" => u.charged.map(|c| [&[1][..], &c].concat()),
-            _ => None,
-        }
-    };
-    let put = |row: &mut Vec<u64>, v: &[u64]| {
+    let put = |row: &mut Vec<u64>, seen: bool, v: &[u64; 4]| {
         row.resize(slots, 0);
-        row[base..].copy_from_slice(v);
+        row[base] = u64::from(seen);
+        row[base + 1..].copy_from_slice(v);
     };
     let table = crate::abi::memory::UID_ENTRIES as usize;
-    let mut other = reading.other;
-    for (uid, u) in &reading.uids {
-        let Some(v) = values(u) else {
-            continue;
-        };
+    let mut other = [0u64; 4];
+    for (uid, charged) in &reading.uids {
         if counters.uids.len() >= table && !counters.uids.contains_key(uid) {
-            other.faults = [0, 1].map(|i| other.faults[i].saturating_add(u.faults[i]));
+            for (a, b) in other.iter_mut().zip(charged) {
+                *a = a.saturating_add(*b);
+            }
             continue;
         }
-        put(counters.uids.entry(*uid).or_default(), &v);
+        put(counters.uids.entry(*uid).or_default(), true, charged);
     }
-    // The bucket of no UID says the source was read. Only faults count
-    // in it: charged bytes of cgroups beyond the table are not summed
-    // (their rows say nothing, as an absent UID's).
-    let mut bucket = vec![0; slots - base];
-    bucket[0] = 1;
-    if spec.name == "faults" {
-        bucket[1..].copy_from_slice(&other.faults);
+    put(&mut counters.other, !reading.uids.is_empty(), &other);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::memory::rss;
+    use crate::stats::counters::GroupCounters;
+
+    #[test]
+    fn uids_beyond_the_table_are_summed_in_other() {
+        let table = crate::abi::memory::UID_ENTRIES;
+        let mut c = GroupCounters::default();
+        for uid in 0..table - 1 {
+            c.uids.insert(uid, vec![0; rss::SPEC.slots()]);
+        }
+        let reading = Reading {
+            uids: [
+                (5, [1, 2, 3, 6]),
+                (20000, [10, 0, 0, 10]),
+                (20001, [1, 1, 1, 3]),
+            ]
+            .into(),
+        };
+        fill(&rss::SPEC, &reading, &mut c);
+        let seen = rss::SPEC.memcg_seen_slot().unwrap();
+        assert_eq!(c.uids[&5][seen..], [1, 1, 2, 3, 6]);
+        assert_eq!(c.uids[&20000][seen..], [1, 10, 0, 0, 10]);
+        assert!(!c.uids.contains_key(&20001));
+        assert_eq!(c.other[seen..], [1, 1, 1, 1, 3]);
+        // A UID with a row and no cgroup keeps its task slots, seen 0.
+        assert_eq!(c.uids[&6][seen..], [0, 0, 0, 0, 0]);
     }
-    put(&mut counters.other, &bucket);
+
+    #[test]
+    fn no_cgroup_read_says_so_in_other() {
+        let mut c = GroupCounters::default();
+        fill(&rss::SPEC, &Reading::default(), &mut c);
+        let seen = rss::SPEC.memcg_seen_slot().unwrap();
+        assert_eq!(c.other.len(), rss::SPEC.slots());
+        assert_eq!(c.other[seen], 0);
+    }
 }

@@ -562,7 +562,9 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
         )?;
     }
     if let Some(other) = other {
-        let parts: Vec<String> = columns
+        // Every column the bucket has, shown or not above.
+        let parts: Vec<String> = g
+            .columns
             .iter()
             .filter_map(|c| {
                 Some(format!(
@@ -572,20 +574,11 @@ fn group(out: &mut dyn Write, g: &GroupView) -> io::Result<()> {
                 ))
             })
             .collect();
-        // The per-app cgroups' bucket holds what no read of a UID's cgroup
-        // saw, whatever the table's room.
-        let memcg = columns.iter().any(|c| c.metric.starts_with("memcg."))
-            && Measure::of(other, "memcg.all").is_some();
         writeln!(
             out,
-            "  UIDs with no room in the table ({} of {} entries used){}, together: {}",
+            "  UIDs with no room in the table ({} of {} entries used), together: {}",
             g.table_used.unwrap_or(0),
             g.table_entries,
-            if memcg {
-                " and per-app cgroups' faults no read of a UID's cgroup saw"
-            } else {
-                ""
-            },
             parts.join(", ")
         )?;
     }

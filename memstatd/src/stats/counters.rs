@@ -198,10 +198,16 @@ impl Counters {
                     window.uids.insert(*uid, w);
                 }
             }
+            // Counts never go; values of the moment may (a UID's cgroup).
+            let counts = |s: &[u64]| {
+                s.iter()
+                    .zip(&kinds)
+                    .any(|(&v, k)| v != 0 && *k == Kind::Count)
+            };
             if let Some((uid, _)) = base
                 .uids
                 .iter()
-                .find(|(u, s)| !now.uids.contains_key(u) && s.iter().any(|&v| v != 0))
+                .find(|(u, s)| !now.uids.contains_key(u) && counts(s))
             {
                 return Err(WentBack {
                     what: format!("{name} uid {uid} (gone)"),
@@ -508,10 +514,18 @@ mod tests {
             .unwrap()
             .uids
             .insert(8, vec![1]);
-        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 7"));
+        assert!(short.check_bounds().unwrap_err().contains("1 slots, not 4"));
         let text = serde_json::to_string(&now).unwrap();
-        assert!(text.contains("[7,25,1,0,0,0,0,0]"), "{text}");
+        assert!(text.contains("[7,25,1,0,0]"), "{text}");
         assert_eq!(serde_json::from_str::<Counters>(&text).unwrap(), now);
+        // A row of values of the moment may go (a UID's cgroup removed);
+        // one with counts may not.
+        let mut gone = now.clone();
+        gone.groups.get_mut("rss").unwrap().uids.clear();
+        let w = gone.since(&base).unwrap();
+        assert!(w.groups["rss"].uids.is_empty());
+        gone.groups.get_mut("faults").unwrap().uids.clear();
+        assert_eq!(gone.since(&base).unwrap_err().what, "faults uid 7 (gone)");
     }
 
     /// A faults value whose first slots are `first`, the rest zero.

@@ -145,7 +145,7 @@ impl Span {
             .filter(|g| !counters.has(g))
             .map(|g| (g, counters.why_missing(g)))
             .collect();
-        for part in ["faults.memcg", "rss.charged"] {
+        for part in ["rss.charged"] {
             if let Some(why) = why_no_memcg(counters, part) {
                 unread.insert(part, why);
             }
@@ -274,11 +274,11 @@ pub(crate) fn defaults_to_zero(metric: &str) -> bool {
         || memcg_part(metric).is_some())
 }
 
-/// The per-app memory cgroup part of a group `metric` is in (`faults.memcg`,
-/// `rss.charged`), if any: a UID without a cgroup has none of it, not zero,
-/// and a span whose group was read without cgroups has none at all.
+/// The per-app memory cgroup part of a group `metric` is in
+/// (`rss.charged`), if any: a UID without a cgroup has none of it, not
+/// zero, and a span whose group was read without cgroups has none at all.
 pub(crate) fn memcg_part(metric: &str) -> Option<&'static str> {
-    ["faults.memcg", "rss.charged"]
+    ["rss.charged"]
         .into_iter()
         .find(|p| metric.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
 }
@@ -289,7 +289,7 @@ pub(crate) fn why_no_memcg(counters: &Counters, part: &str) -> Option<String> {
     (counters.has(group) && !counters.has_memcg(group)).then(|| {
         format!(
             "there are no per-app memory cgroup numbers in the {group} probe group: memstatd \
-             found no per-app memory cgroups (the probes section says why)"
+             read no per-app memory cgroup (the probes section says why)"
         )
     })
 }
@@ -716,20 +716,26 @@ mod tests {
              group (in the window)"
         );
         // Read without per-app cgroups: no memcg numbers, not zeros.
-        let e = undetermined(&[t("faults.memcg.all>0")], |_| vec![&span]).unwrap_err();
-        assert!(e.contains("no per-app memory cgroup numbers"), "{e}");
-        assert!(!defaults_to_zero("faults.memcg.all") && !defaults_to_zero("rss.charged.anon"));
-        assert_eq!(memcg_part("faults.memcgx"), None);
-        // With them, their bucket of no UID decides as any other.
-        let spec = memory::spec("faults").unwrap();
-        let mut other = vec![0; spec.slots()];
-        other[spec.memcg_seen_slot().unwrap()..].copy_from_slice(&[1, 30, 0]);
-        w.groups.get_mut("faults").unwrap().other = other;
+        let spec = memory::spec("rss").unwrap();
+        let mut rss = crate::stats::counters::GroupCounters {
+            other: vec![0; spec.slots()],
+            ..Default::default()
+        };
+        w.groups.insert("rss".into(), rss.clone());
         let span = Span::of("in the window".into(), &w);
-        let got = undetermined(&[t("faults.memcg.all>0")], |_| vec![&span]).unwrap();
+        let e = undetermined(&[t("rss.charged.total>0")], |_| vec![&span]).unwrap_err();
+        assert!(e.contains("no per-app memory cgroup numbers"), "{e}");
+        assert!(!defaults_to_zero("rss.charged.anon") && defaults_to_zero("rss.anon"));
+        assert_eq!(memcg_part("rss.chargedx"), None);
+        // With them, their bucket of no UID decides as any other.
+        let seen = spec.memcg_seen_slot().unwrap();
+        rss.other[seen..].copy_from_slice(&[1, 30, 0, 0, 30]);
+        w.groups.insert("rss".into(), rss);
+        let span = Span::of("in the window".into(), &w);
+        let got = undetermined(&[t("rss.charged.anon>0")], |_| vec![&span]).unwrap();
         assert_eq!(
             (got[0].bucket.as_str(), got[0].lost),
-            ("faults.other.memcg.all", Some(30))
+            ("rss.other.charged.anon", Some(30))
         );
     }
 

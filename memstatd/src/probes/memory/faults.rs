@@ -3,13 +3,6 @@
 //! By default, exactly and at no cost per fault, from the kernel's own
 //! per-task counters (`crate::tasks`): `minor`, `major`.
 //!
-//! Where apps run in per-app memory cgroups, also the faults the memory
-//! controller counted in each UID's cgroup (`crate::memcg`): `memcg.all`,
-//! `memcg.major`, for the UIDs that have one. The controller charges a
-//! fault to the cgroup of the process whose memory it is, at the moment it
-//! happens, and counts faults the task counters leave out (those the
-//! kernel takes on a process's memory on its behalf, and retried ones).
-//!
 //! For an investigation, `--probe faults=on` also attaches memStatFaults'
 //! per-event programs, at full rate (`events.*`): every fault from
 //! `exceptions:page_fault_user` where the kernel has it (x86: faults taken
@@ -20,7 +13,7 @@
 //! fault to the UID of the moment it happened, where the task counters
 //! attribute a process's faults to the UID it had when read or at its exit.
 
-use super::{count, no_params, peak, Column, Field, GroupSpec, Hook, Source, Unit, Value};
+use super::{count, no_params, Column, Field, GroupSpec, Hook, Source, Unit, Value};
 
 const PERF_COUNT_SW_PAGE_FAULTS: u64 = 2;
 const PERF_COUNT_SW_PAGE_FAULTS_MAJ: u64 = 6;
@@ -71,39 +64,19 @@ pub(crate) static SPEC: GroupSpec = GroupSpec {
             metric: "major",
             unit: Unit::Count,
         },
-        Column {
-            header: "MEMCG ALL",
-            metric: "memcg.all",
-            unit: Unit::Count,
-        },
-        Column {
-            header: "MEMCG MAJOR",
-            metric: "memcg.major",
-            unit: Unit::Count,
-        },
     ],
 };
 
 /// The task-counter source's slots: minor and major faults.
 pub(crate) static TASK_FIELDS: &[Field] = &[count("minor", 1), count("major", 1)];
 
-/// The memcg source's slots: whether the UID has a cgroup's counts (a
-/// value of the moment), then all and major faults.
-pub(crate) static MEMCG_FIELDS: &[Field] = &[peak("memcg_seen", 1), count("memcg", 2)];
-
 fn metrics(v: &Value) -> Vec<(String, u64)> {
     let (events, events_major) = (v.one("events"), v.one("events_major"));
-    let memcg: Vec<(String, u64)> = match (v.one("memcg_seen"), v.field("memcg")) {
-        (1, &[all, major]) => vec![("memcg.all".into(), all), ("memcg.major".into(), major)],
-        _ => Vec::new(),
-    };
-    let mut out = vec![
+    vec![
         ("minor".into(), v.one("minor")),
         ("major".into(), v.one("major")),
         ("events.all".into(), events),
         ("events.minor".into(), events.saturating_sub(events_major)),
         ("events.major".into(), events_major),
-    ];
-    out.extend(memcg);
-    out
+    ]
 }

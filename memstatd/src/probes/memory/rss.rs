@@ -7,12 +7,12 @@
 //! (`peak.lo`, `peak.hi`; `crate::tasks` says why it holds).
 //!
 //! Where apps run in per-app memory cgroups (`crate::memcg`), also the
-//! bytes the memory controller charges to each UID's cgroup now:
+//! bytes the memory controller charges to each UID's cgroups at the report:
 //! `charged.anon`, `charged.file`, `charged.shmem` and `charged.total`
 //! (all charged bytes, kernel memory too where it is accounted), for the
-//! UIDs that have one. Charged is not resident: a file page is charged to
-//! the cgroup that first read it, and a page stays charged after its last
-//! mapping goes while it is cached.
+//! UIDs that have one, none for the others. Charged is not resident: a file
+//! page is charged to the cgroup that first read it, and stays charged while
+//! cached after its last mapping goes.
 //!
 //! For an investigation, `--probe rss=on` also attaches memStatRss at full
 //! rate (`kmem:rss_stat`, every RSS change from 6.2 on): the highest RSS of

@@ -157,7 +157,6 @@ impl GroupSpec {
     /// after the task fields, where the platform has such cgroups.
     pub(crate) fn memcg_fields(&self) -> &'static [Field] {
         match self.name {
-            "faults" => faults::MEMCG_FIELDS,
             "rss" => rss::MEMCG_FIELDS,
             _ => &[],
         }
