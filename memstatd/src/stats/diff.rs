@@ -135,6 +135,17 @@ fn uid_changes(from: &UidMetrics, to: &UidMetrics, compared: &dyn Fn(&str) -> bo
         .into_iter()
         .filter(|name| compared(name) && !name.ends_with(measure::CI95))
         .filter_map(|name| {
+            // A bracket's upper bound is unknown where its lower one is there
+            // without it (a UID with no row has neither: 0).
+            let unknown = |m: &UidMetrics| {
+                let lo = name
+                    .strip_suffix(measure::HI)
+                    .map(|b| format!("{b}{}", measure::LO));
+                lo.is_some_and(|lo| m.contains_key(&lo) && !m.contains_key(name))
+            };
+            if unknown(from) || unknown(to) {
+                return None;
+            }
             let (f, t) = match (from.get(name), to.get(name)) {
                 (Some(&f), Some(&t)) => (f, t),
                 (f, t) if defaults_to_zero(name) => {
@@ -302,6 +313,25 @@ mod tests {
             kind(&side("a", &g3), &side("b", &g3_again)),
             Ok(Kind::Comparison)
         );
+    }
+
+    #[test]
+    fn an_unknown_upper_bound_is_no_change_and_a_missing_row_is_zero() {
+        let m = |pairs: &[(&str, u64)]| -> UidMetrics {
+            pairs.iter().map(|&(k, v)| (k.to_owned(), v)).collect()
+        };
+        let none = m(&[]);
+        let known = m(&[("rss.peak.lo", 5), ("rss.peak.hi", 9)]);
+        let open = m(&[("rss.peak.lo", 7)]);
+        let names = |c: Vec<Change>| -> Vec<(String, u64, u64)> {
+            c.into_iter().map(|c| (c.metric, c.from, c.to)).collect()
+        };
+        let all = |_: &str| true;
+        let got = names(uid_changes(&none, &known, &all));
+        assert!(got.contains(&("rss.peak.hi".into(), 0, 9)), "{got:?}");
+        let got = names(uid_changes(&known, &open, &all));
+        assert!(got.contains(&("rss.peak.lo".into(), 5, 7)), "{got:?}");
+        assert!(!got.iter().any(|(n, ..)| n == "rss.peak.hi"), "{got:?}");
     }
 
     #[test]

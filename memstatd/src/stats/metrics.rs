@@ -270,7 +270,6 @@ pub(crate) fn defaults_to_zero(metric: &str) -> bool {
     !(metric.starts_with("latency.")
         || metric.ends_with("_us")
         || metric.ends_with("_permille")
-        || metric.ends_with(measure::HI)
         || memcg_part(metric).is_some())
 }
 
