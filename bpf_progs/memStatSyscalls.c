@@ -3,15 +3,18 @@
  * latency histogram.
  *
  * Default mode runs one program per syscall (sys_exit). Each call is counted
- * exactly once, in one of three places:
+ * exactly once, in one of four places:
  *   - the UID's row (syscall_rows, per CPU, indexed by syscall number): the
  *     hot path, with no hash lookup and no helper call;
- *   - the shared (uid, nr) table syscall_counts, for UIDs with no row and for
- *     numbers past a row's width;
+ *   - the pair's slot (syscall_slots, per CPU, at a hash of uid and nr), for
+ *     UIDs with no row: taken by the first pair that hashes to it on the CPU
+ *     and kept, so as cheap as a row, with no atomic add;
+ *   - the shared (uid, nr) table syscall_counts, for pairs whose slot another
+ *     pair holds and for numbers past a row's width;
  *   - the overflow bucket, when that table is full.
  * Rows are claimed here, in the program, once one of a UID's syscalls has
- * been counted SYSCALL_ROW_CLAIM_AT times in the shared table, or when that
- * table has no room for the UID. A claim never loses a call: until it
+ * been counted SYSCALL_ROW_CLAIM_AT times in its slot on a CPU or in the
+ * shared table, or when a call finds no slot and no room. A claim never loses a call: until it
  * completes, the UID's calls go where they went before. Rows are never given
  * back, and syscall_row_of entries are written in place and never deleted,
  * so a UID's cached row is never stale.
@@ -78,7 +81,9 @@ DEFINE_BPF_MAP(syscall_row_of, HASH, uint32_t, uint32_t, SYSCALL_ROW_OF_ENTRIES)
 DEFINE_BPF_MAP(syscall_rows_full, ARRAY, uint32_t, uint32_t, 1)
 DEFINE_BPF_MAP(syscall_cache, PERCPU_ARRAY, uint32_t, struct syscall_cache, 1)
 DEFINE_BPF_MAP_GRW(syscall_watch, ARRAY, uint32_t, struct syscall_watch, 1, AID_MEMSTAT)
-/* Shared, not per-CPU: 8x less memory on 8 CPUs, and only UIDs with no row pay the atomic add. */
+DEFINE_BPF_MAP_RO(syscall_slots, PERCPU_ARRAY, uint32_t, struct syscall_slot, SYSCALL_SLOTS,
+                  AID_MEMSTAT)
+/* Shared, not per-CPU: 8x less memory on 8 CPUs, and only pairs with no row or slot pay the atomic add. */
 DEFINE_BPF_MAP_RO(syscall_counts, HASH, struct syscall_key, struct syscall_counts,
                   SYSCALL_COUNTS_ENTRIES, AID_MEMSTAT)
 DEFINE_BPF_MAP_RO(syscall_overflow, PERCPU_ARRAY, uint32_t, struct syscall_overflow, 1,
@@ -204,6 +209,29 @@ static inline __always_inline bool count_in_row(struct syscall_cache* cache, uin
 }
 
 /*
+ * The pair's slot on this CPU, taken if free. Nothing else writes this CPU's
+ * slots while the program runs, and a slot keeps its pair for good, so the
+ * pair is written once, in one 64-bit store: memstatd reads a slot as free
+ * or as its pair, and checks that the pair hashes to it.
+ */
+static inline __always_inline bool count_in_slot(struct syscall_cache* cache, uint32_t uid,
+                                                 uint32_t nr, bool failed) {
+    if (nr >= SYSCALL_ROW_WIDTH) return false;
+    const uint32_t i = SYSCALL_SLOT_OF(uid, nr);
+    struct syscall_slot* s = bpf_syscall_slots_lookup_elem(&i);
+    if (!s) return false;
+    const uint64_t key = ((uint64_t)uid << 32) | ((uint64_t)nr + 1);
+    if (s->key != key) {
+        if (s->key) return false;
+        s->key = key;
+    }
+    s->counts.count++;
+    s->counts.errors += failed;
+    if (s->counts.count >= SYSCALL_ROW_CLAIM_AT && may_claim(cache, nr)) claim_row(cache, uid);
+    return true;
+}
+
+/*
  * The shared table, or the overflow bucket when it is full. A UID claims a
  * row once a syscall of its is busy in the table, or at once when the table
  * has no room for it: the row then counts that call and the UID's next ones.
@@ -281,7 +309,8 @@ DEFINE_BPF_PROG("tracepoint/raw_syscalls/sys_exit", AID_ROOT, AID_MEMSTAT, tp_sy
     const uint64_t generation = w->generation;
     if (cache->tid != tid || cache->generation != generation) fill_cache(cache, tid, generation);
     const uint32_t uid = cache->uid;
-    if (!count_in_row(cache, nr, failed)) count_shared(cache, uid, nr, failed);
+    if (!count_in_row(cache, nr, failed) && !count_in_slot(cache, uid, nr, failed))
+        count_shared(cache, uid, nr, failed);
 
     const uint32_t epoch = latency_epoch();
     if (epoch) record_latency(tid, uid, nr, epoch);

@@ -15,8 +15,8 @@
  * UIDs with a row of their own: per-CPU counts of every syscall number below
  * SYSCALL_ROW_WIDTH, reached through a per-CPU one-entry cache. A UID gets a
  * row once one of its syscalls has been counted SYSCALL_ROW_CLAIM_AT times in
- * syscall_counts, or when syscall_counts has no room for it, while rows are
- * free; rows are never given back.
+ * its slot on one CPU or in syscall_counts, or when a call of its finds no
+ * slot and no room, while rows are free; rows are never given back.
  */
 #define SYSCALL_ROWS 8
 /* Syscall numbers a row holds: every number of the arm64, arm, x86_64 and x86 tables. */
@@ -28,7 +28,14 @@
 #define SYSCALL_ROW_PENDING 0xFFFFFFFEu
 /* syscall_row_of and syscall_cache row of a UID that found every row taken: it has none for good. */
 #define SYSCALL_ROW_NONE 0xFFFFFFFFu
-/* Distinct (uid, syscall) pairs of the shared table: UIDs with no row, numbers past a row. */
+/*
+ * Per-CPU slots of (uid, syscall) pairs, for UIDs with no row: a pair hashes
+ * to one slot, takes it on a CPU where it is free and keeps it; a pair whose
+ * slot another holds counts in syscall_counts.
+ */
+#define SYSCALL_SLOT_BITS 10
+#define SYSCALL_SLOTS (1u << SYSCALL_SLOT_BITS)
+/* Distinct (uid, syscall) pairs of the shared table: pairs with no row and no slot. */
 #define SYSCALL_COUNTS_ENTRIES 4096
 /* Threads whose syscall start time can be held at once in latency mode (LRU). */
 #define SYSCALL_START_ENTRIES 4096
@@ -46,6 +53,17 @@ struct syscall_counts {
     uint64_t count;
     uint64_t errors; /* calls that returned a negative value */
 };
+
+/* A slot of syscall_slots: its pair, written once in one store, and its counts. */
+struct syscall_slot {
+    uint64_t key; /* (uid << 32) | (nr + 1); 0: free */
+    struct syscall_counts counts;
+};
+
+/* The slot of a pair: the high bits of a multiplicative hash of it (a constant expression). */
+#define SYSCALL_SLOT_OF(uid, nr)                                                     \
+    (((((uint32_t)(uid) * 0x9E3779B1u) ^ ((uint32_t)(nr) * 0x85EBCA77u)) * 0xC2B2AE3Du) >> \
+     (32 - SYSCALL_SLOT_BITS))
 
 /* One UID's counts, indexed by syscall number. */
 struct syscall_row {

@@ -55,8 +55,9 @@ pub mod syscalls {
     pub const ROWS: u32 = 8;
     /// Syscall numbers a row holds, from 0.
     pub const ROW_WIDTH: u32 = 512;
-    /// Calls of one syscall counted in the shared table after which its UID
-    /// claims a row, if one is free (at once if the table has no room).
+    /// Calls of one syscall counted in its slot on one CPU, or in the shared
+    /// table, after which its UID claims a row, if one is free (at once if a
+    /// call finds no slot and no room).
     pub const ROW_CLAIM_AT: u64 = 1024;
     /// Capacity of `syscall_row_of`: row holders and claims in progress.
     pub const ROW_OF_ENTRIES: u32 = 64;
@@ -64,12 +65,29 @@ pub mod syscalls {
     pub const ROW_PENDING: u32 = 0xFFFF_FFFE;
     /// No row, for good: every row was taken.
     pub const ROW_NONE: u32 = u32::MAX;
+    /// Per-CPU slots of (UID, syscall) pairs with no row, taken for good by
+    /// the first pair that hashes to each ([`slot_of`]).
+    pub const MAP_SLOTS: &str = "syscall_slots";
+    /// log2 of [`SLOTS`].
+    pub const SLOT_BITS: u32 = 10;
+    /// Slots per CPU.
+    pub const SLOTS: u32 = 1 << SLOT_BITS;
     /// Capacity of `syscall_counts`, in (UID, syscall) pairs; calls that find
-    /// no row and no room there count in the overflow.
+    /// no row, no slot and no room there count in the overflow.
     pub const COUNTS_ENTRIES: u32 = 4096;
+    /// CPUs whose slots a stored reading may hold: a bound for files read
+    /// back, above any phone's CPUs (distinct pairs in use are far fewer).
+    pub const SLOT_CPUS: u32 = 64;
     /// The most (UID, syscall) pairs the maps hold: every number of every
-    /// row, and the shared table.
-    pub const PAIRS: u32 = ROWS * ROW_WIDTH + COUNTS_ENTRIES;
+    /// row, every slot of every CPU, and the shared table.
+    pub const PAIRS: u32 = ROWS * ROW_WIDTH + SLOTS * SLOT_CPUS + COUNTS_ENTRIES;
+
+    /// The slot of a pair, as `SYSCALL_SLOT_OF` of memstat_abi.h: the high
+    /// bits of a multiplicative hash.
+    pub const fn slot_of(uid: u32, nr: u32) -> u32 {
+        (uid.wrapping_mul(0x9E37_79B1) ^ nr.wrapping_mul(0x85EB_CA77)).wrapping_mul(0xC2B2_AE3D)
+            >> (32 - SLOT_BITS)
+    }
     /// Capacity of `syscall_start`, in threads with a syscall in flight.
     pub const START_ENTRIES: u32 = 4096;
     /// Capacity of `syscall_latency`, in UIDs with a histogram of their own.
@@ -102,6 +120,26 @@ pub struct SyscallCounts {
     pub count: u64,
     /// Calls of them that returned a negative value (an errno).
     pub errors: u64,
+}
+
+/// Value of `syscall_slots`: a pair, once taken, and its counts on one CPU.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct SyscallSlot {
+    /// `(uid << 32) | (nr + 1)`, written in one store; 0: free.
+    pub key: u64,
+    /// The pair's calls on this CPU.
+    pub counts: SyscallCounts,
+}
+
+impl SyscallSlot {
+    /// The pair, if the slot is taken by one that hashes to `index`: a slot
+    /// read whole never fails this; anything else is no pair of the map's.
+    pub fn pair(&self, index: u32) -> Option<SyscallKey> {
+        let (uid, nr) = ((self.key >> 32) as u32, (self.key as u32).checked_sub(1)?);
+        (nr < syscalls::ROW_WIDTH && syscalls::slot_of(uid, nr) == index)
+            .then_some(SyscallKey { uid, nr })
+    }
 }
 
 /// Value of `syscall_cache`: the thread the CPU counted last, its real UID

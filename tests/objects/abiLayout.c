@@ -28,6 +28,15 @@ const uint64_t abi_layout[] SECTION("layout") = {
         SYSCALL_ROW_NONE, SYSCALL_COUNTS_ENTRIES, SYSCALL_START_ENTRIES, SYSCALL_LATENCY_ENTRIES,
 };
 
+/* Syscall slots: the struct, the sizes, and the slot of sample pairs (uid, nr). */
+const uint64_t slot_abi_layout[] SECTION("slot_layout") = {
+        sizeof(struct syscall_slot), OFF(syscall_slot, key), OFF(syscall_slot, counts),
+        SYSCALL_SLOT_BITS, SYSCALL_SLOTS,
+        SYSCALL_SLOT_OF(0, 0), SYSCALL_SLOT_OF(0, 1), SYSCALL_SLOT_OF(1000, 63),
+        SYSCALL_SLOT_OF(10123, 221), SYSCALL_SLOT_OF(99999, 511),
+        SYSCALL_SLOT_OF(4294967295u, 0),
+};
+
 /* Memory groups, in memstatd's GROUPS order: sizeof, then each field's offset. */
 const uint64_t memory_abi_layout[] SECTION("memory_layout") = {
         sizeof(struct group_config), OFF(group_config, mode), OFF(group_config, sample_every),

@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_OBJ_GET: libc::c_long = 7;
 
 /// What one user got from `BPF_OBJ_GET` on one pin: `Ok` or the errno,
@@ -129,13 +130,63 @@ struct ElemAttr {
 /// value of `value_size` bytes (one per CPU if `per_cpu`), until the map is
 /// full. Returns how many went in; the rest found no room (`E2BIG`).
 pub fn fill_map(pin: &Path, value_size: usize, per_cpu: bool, keys: &[Vec<u8>]) -> usize {
+    fill_map_with(pin, &vec![0u8; value_size], per_cpu, keys)
+}
+
+/// Takes every free slot of the syscall group's `syscall_slots` pinned at
+/// `pin`, on every CPU, for a pair no reading counts (its number is past a
+/// row); taken slots keep their pairs and counts. The programs then count
+/// every pair with no row and no slot of its own in the shared table.
+pub fn take_every_slot(pin: &Path) {
+    use memstatd::abi::{syscalls, SyscallSlot};
+    let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
+    let size = std::mem::size_of::<SyscallSlot>();
+    let foreign: u64 = (66299 << 32) | u64::from(u32::MAX);
+    let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
+    for index in 0..syscalls::SLOTS {
+        let key = index.to_ne_bytes();
+        elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
+        for copy in value.chunks_exact_mut(size) {
+            if copy[..8] == [0; 8] {
+                copy[..8].copy_from_slice(&foreign.to_ne_bytes());
+            }
+        }
+        elem(&fd, BPF_MAP_UPDATE_ELEM, &key, &mut value, pin);
+    }
+}
+
+/// One BPF element command (lookup or update) on the map `fd`, or a panic.
+fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8], pin: &Path) {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        pad: 0,
+        key: key.as_ptr() as u64,
+        value: value.as_mut_ptr() as u64,
+        flags: 0,
+    };
+    // SAFETY: attr points at live key and value buffers of the map's sizes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            &mut attr as *mut ElemAttr,
+            std::mem::size_of::<ElemAttr>(),
+        )
+    };
+    let e = std::io::Error::last_os_error();
+    assert_eq!(rc, 0, "{}: bpf command {cmd}: {e}", pin.display());
+}
+
+fn fill_map_with(pin: &Path, one: &[u8], per_cpu: bool, keys: &[Vec<u8>]) -> usize {
     let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
     let copies = if per_cpu {
         memstatd::bpf::possible_cpus().unwrap()
     } else {
         1
     };
-    let value = vec![0u8; value_size.div_ceil(8) * 8 * copies];
+    let mut copy = one.to_vec();
+    copy.resize(one.len().div_ceil(8) * 8, 0);
+    let value = copy.repeat(copies);
     for (n, key) in keys.iter().enumerate() {
         let mut attr = ElemAttr {
             map_fd: fd.as_raw_fd() as u32,

@@ -71,6 +71,42 @@ fn rust_structs_match_the_c_layout() {
     assert_eq!(rust, c);
 }
 
+#[test]
+fn syscall_slots_match_the_c_layout_and_hash() {
+    let pairs = [
+        (0, 0),
+        (0, 1),
+        (1000, 63),
+        (10123, 221),
+        (99999, 511),
+        (u32::MAX, 0),
+    ];
+    let mut rust: Vec<u64> = [
+        size_of::<SyscallSlot>(),
+        offset_of!(SyscallSlot, key),
+        offset_of!(SyscallSlot, counts),
+        syscalls::SLOT_BITS as usize,
+        syscalls::SLOTS as usize,
+    ]
+    .iter()
+    .map(|&v| v as u64)
+    .collect();
+    rust.extend(pairs.map(|(uid, nr)| u64::from(syscalls::slot_of(uid, nr))));
+    assert_eq!(rust, layout_section("slot_layout"));
+    // A slot read whole names its pair; any other key is none of the map's.
+    let (uid, nr) = (10123, 221);
+    let index = syscalls::slot_of(uid, nr);
+    let slot = |key| SyscallSlot {
+        key,
+        counts: SyscallCounts::default(),
+    };
+    let key = (u64::from(uid) << 32) | u64::from(nr + 1);
+    assert_eq!(slot(key).pair(index), Some(SyscallKey { uid, nr }));
+    assert_eq!(slot(key).pair(index ^ 1), None);
+    assert_eq!(slot(key & 0xFFFF_FFFF).pair(index), None, "a torn key");
+    assert_eq!(slot(u64::from(uid) << 32).pair(index), None, "no nr");
+}
+
 fn layout_section(name: &str) -> Vec<u64> {
     let path = std::path::Path::new(env!("MEMSTAT_TEST_OBJECTS")).join("abiLayout.o");
     let elf = Elf::parse("abiLayout", &std::fs::read(path).unwrap()).unwrap();
@@ -303,6 +339,13 @@ fn the_syscalls_object_defines_what_memstatd_opens() {
             u32_size,
             size_of::<SyscallWatch>(),
             1,
+        ),
+        (
+            syscalls::MAP_SLOTS,
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY,
+            u32_size,
+            size_of::<SyscallSlot>(),
+            syscalls::SLOTS,
         ),
         (
             syscalls::MAP_COUNTS,

@@ -89,7 +89,7 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .iter()
         .filter(|l| l.contains("BPF_OBJ_GET,"))
         .collect();
-    // The syscall group's 7 maps and 4 programs, the task counters' 7 maps
+    // The syscall group's 8 maps and 4 programs, the task counters' 7 maps
     // and 1 program; each memory group's uid, other and config maps and
     // every program it may attach.
     let memory: usize = GROUPS
@@ -111,7 +111,7 @@ fn the_device_path_only_opens_attaches_and_reads() {
         .sum();
     assert_eq!(
         gets.len(),
-        11 + 8 + memory,
+        12 + 8 + memory,
         "every map and program opened, once:\n{trace}"
     );
     for get in gets {

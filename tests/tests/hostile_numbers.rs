@@ -4,7 +4,7 @@
 //! of no UID, and what an ordinary user may see of other users' activity.
 //! Workloads run as UIDs 662xx, one range per test.
 
-use memstat_tests::hostile::{fill_map, obj_get_as, pins_under, stale_programs};
+use memstat_tests::hostile::{fill_map, obj_get_as, pins_under, stale_programs, take_every_slot};
 use memstat_tests::{kernel, load_builtin, wait_ok, workspace_bin, Bpffs, Daemon, Interactive};
 use memstat_tests::{TempDir, Workload};
 use memstatd::abi::{memory as mabi, syscalls, SyscallCounts, SyscallKey};
@@ -455,6 +455,12 @@ fn a_gate_cannot_pass_on_calls_that_went_to_the_overflow_bucket() {
         .collect();
     let owners = memstatd::abi::map_pin(fs.path(), syscalls::OBJECT, syscalls::MAP_ROW_UID);
     assert_eq!(fill_map(&owners, 8, false, &rows), rows.len());
+    // And every per-CPU slot.
+    take_every_slot(&memstatd::abi::map_pin(
+        fs.path(),
+        syscalls::OBJECT,
+        syscalls::MAP_SLOTS,
+    ));
     let full = json(&d, &["--json", "--section", "overflow"]);
     assert_eq!(full["overflow"]["table_used"], syscalls::COUNTS_ENTRIES);
     assert_eq!(d.memstat(&["--reset"]).code, 0);

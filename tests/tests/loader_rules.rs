@@ -302,6 +302,7 @@ fn pins_have_the_platform_names_owners_and_modes() {
     for m in [
         syscalls::MAP_ROWS,
         syscalls::MAP_ROW_UID,
+        syscalls::MAP_SLOTS,
         syscalls::MAP_COUNTS,
         syscalls::MAP_OVERFLOW,
         syscalls::MAP_LATENCY,
@@ -332,7 +333,7 @@ fn pins_have_the_platform_names_owners_and_modes() {
             0o440,
         );
     }
-    assert_eq!(pins(fs.path()), 15);
+    assert_eq!(pins(fs.path()), 16);
 }
 
 #[test]

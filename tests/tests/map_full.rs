@@ -1,9 +1,10 @@
-//! A full shared table on the real kernel: calls that find no row and no room
-//! keep counting in the overflow bucket. Alone in its binary because it fills
+//! A full shared table on the real kernel: calls that find no row, no slot
+//! and no room keep counting in the overflow bucket. Alone in its binary because it fills
 //! every loaded copy's table, not only its own.
 
+use memstat_tests::hostile::take_every_slot;
 use memstat_tests::{kernel, load_builtin, wait_ok, Bpffs, Workload};
-use memstatd::abi::{syscalls, SyscallCounts};
+use memstatd::abi::{self, syscalls, SyscallCounts};
 use memstatd::probes::syscalls::SyscallProbe;
 use std::path::Path;
 
@@ -44,9 +45,15 @@ fn a_full_table_sends_calls_to_the_overflow_bucket_until_a_row_is_claimed() {
             .enosys(ENOSYS_BASE, calls)
             .spawn_as(Path::new(WORKLOAD), uid),
     );
-    // After the table filled: the UID with a row goes on in it, and the one
-    // that filled the table claims a row as soon as a call of its finds no
-    // room, and counts that call there.
+    // After the table filled, and every per-CPU slot is taken too: the UID
+    // with a row goes on in it, and the one that filled the table claims a
+    // row as soon as a call of its finds no slot and no room, and counts
+    // that call there.
+    take_every_slot(&abi::map_pin(
+        fs.path(),
+        syscalls::OBJECT,
+        syscalls::MAP_SLOTS,
+    ));
     for u in [busy, uid] {
         wait_ok(
             Workload::new()

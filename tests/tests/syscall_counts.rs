@@ -7,8 +7,9 @@
 //! machine, so the test that fills a map lives in its own binary (map_full.rs):
 //! cargo runs test binaries one at a time.
 
+use memstat_tests::hostile::take_every_slot;
 use memstat_tests::{kernel, load_builtin, wait_ok, Bpffs, Workload};
-use memstatd::abi::{syscalls, SyscallCounts, LATENCY_BUCKETS};
+use memstatd::abi::{self, syscalls, SyscallCounts, LATENCY_BUCKETS};
 use memstatd::probes::syscalls::SyscallProbe;
 use std::path::Path;
 
@@ -146,9 +147,10 @@ fn a_uid_counts_exactly_before_and_after_it_claims_a_row() {
     load_builtin(fs.path(), syscalls::OBJECT);
     let probe = SyscallProbe::open(fs.path(), &k.tracefs).unwrap();
     let uid = 67001;
-    // The first ROW_CLAIM_AT getppid calls count in the shared table, the
-    // rest in the row the UID then claims; numbers past a row's width stay
-    // in the shared table.
+    // The first getppid calls count in the pair's slot (or the shared table)
+    // until ROW_CLAIM_AT of them are counted there on one CPU, the rest in
+    // the row the UID then claims; numbers past a row's width stay in the
+    // shared table.
     let calls = 3 * syscalls::ROW_CLAIM_AT + 7;
     wait_ok(
         Workload::new()
@@ -172,6 +174,56 @@ fn a_uid_counts_exactly_before_and_after_it_claims_a_row() {
         s.row_uids
     );
     assert_eq!(s.overflow.count, 0, "nothing may overflow in this test");
+}
+
+#[test]
+fn pairs_whose_slot_is_taken_count_in_the_shared_table() {
+    let Some(k) = kernel("pairs_whose_slot_is_taken_count_in_the_shared_table") else {
+        return;
+    };
+    let fs = Bpffs::new().unwrap();
+    load_builtin(fs.path(), syscalls::OBJECT);
+    let probe = SyscallProbe::open(fs.path(), &k.tracefs).unwrap();
+    let uid = 61061;
+    // Fewer calls than a row claim: the UID's pairs live in slots.
+    wait_ok(
+        Workload::new()
+            .getppid(500)
+            .badfd(7)
+            .spawn_as(Path::new(WORKLOAD), uid),
+    );
+    let before = probe.read().unwrap();
+    assert_eq!(before.get(uid, GETPPID), counts(500, 0));
+    assert_eq!(before.get(uid, FCHDIR), counts(7, 7));
+    // Every free slot of every CPU taken by another pair: a UID with no
+    // slot yet counts in the shared table, the first one in its slots or
+    // there, and both exactly.
+    take_every_slot(&abi::map_pin(
+        fs.path(),
+        syscalls::OBJECT,
+        syscalls::MAP_SLOTS,
+    ));
+    let other = 61062;
+    for (u, n) in [(uid, 200), (other, 300)] {
+        wait_ok(
+            Workload::new()
+                .getppid(n)
+                .badfd(5)
+                .spawn_as(Path::new(WORKLOAD), u),
+        );
+    }
+    let s = probe.read().unwrap();
+    assert_eq!(s.get(uid, GETPPID), counts(700, 0));
+    assert_eq!(s.get(uid, FCHDIR), counts(12, 12));
+    assert_eq!(s.get(other, GETPPID), counts(300, 0));
+    assert_eq!(s.get(other, FCHDIR), counts(5, 5));
+    assert!(
+        s.table_used >= before.table_used + 2,
+        "{} then {}",
+        before.table_used,
+        s.table_used
+    );
+    assert_eq!(s.overflow.count, 0);
 }
 
 #[test]

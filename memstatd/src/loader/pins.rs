@@ -161,6 +161,7 @@ mod tests {
             return [
                 syscalls::MAP_ROWS,
                 syscalls::MAP_ROW_UID,
+                syscalls::MAP_SLOTS,
                 syscalls::MAP_COUNTS,
                 syscalls::MAP_OVERFLOW,
                 syscalls::MAP_CONFIG,

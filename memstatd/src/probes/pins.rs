@@ -18,6 +18,7 @@ pub(crate) static USES: &[(&str, &str, &[&str])] = &[
         &[
             "syscall_rows",
             "syscall_row_uid",
+            "syscall_slots",
             "syscall_counts",
             "syscall_overflow",
             "syscall_config",

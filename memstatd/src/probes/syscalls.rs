@@ -3,7 +3,7 @@
 
 use crate::abi::{
     self, syscalls as names, LatencyHist, SyscallConfig, SyscallCounts, SyscallKey,
-    SyscallOverflow, SyscallWatch, ROW_BYTES,
+    SyscallOverflow, SyscallSlot, SyscallWatch, ROW_BYTES,
 };
 use crate::bpf::{Access, Attachment, BpfError, Map, PerCpu, Program, Tracefs};
 use crate::probes::syscall_table::{self, Abi};
@@ -35,6 +35,7 @@ const WATCHED_CALLS: [&str; 8] = [
 pub struct SyscallProbe {
     rows: Map,
     row_uid: Map,
+    slots: Map,
     counts: Map,
     overflow: Map,
     config: Map,
@@ -148,6 +149,12 @@ impl SyscallProbe {
             size(),
             std::mem::size_of::<u64>(),
         )?;
+        let slots = map(
+            names::MAP_SLOTS,
+            Access::ReadOnly,
+            size(),
+            std::mem::size_of::<SyscallSlot>(),
+        )?;
         let counts = map(
             names::MAP_COUNTS,
             Access::ReadOnly,
@@ -185,6 +192,7 @@ impl SyscallProbe {
         let opened = [
             (names::MAP_ROWS, &rows),
             (names::MAP_ROW_UID, &row_uid),
+            (names::MAP_SLOTS, &slots),
             (names::MAP_COUNTS, &counts),
             (names::MAP_OVERFLOW, &overflow),
             (names::MAP_CONFIG, &config),
@@ -218,6 +226,7 @@ impl SyscallProbe {
         let mut probe = SyscallProbe {
             rows,
             row_uid,
+            slots,
             counts,
             overflow,
             config,
@@ -278,10 +287,11 @@ impl SyscallProbe {
 
     /// The group's maps by name: their ids tell whether the counters are the
     /// ones a baseline was taken from, and their memory is the group's cost.
-    pub fn maps(&self) -> [(&'static str, &Map); 7] {
+    pub fn maps(&self) -> [(&'static str, &Map); 8] {
         [
             (names::MAP_ROWS, &self.rows),
             (names::MAP_ROW_UID, &self.row_uid),
+            (names::MAP_SLOTS, &self.slots),
             (names::MAP_COUNTS, &self.counts),
             (names::MAP_OVERFLOW, &self.overflow),
             (names::MAP_CONFIG, &self.config),
@@ -301,8 +311,9 @@ impl SyscallProbe {
     }
 
     /// Reads every map of the group, summing per-CPU values. A pair's count
-    /// is its row's (if its UID has one) plus the shared table's: a UID's
-    /// calls before it got its row, and numbers past the row, are there.
+    /// is its row's (if its UID has one), its slots' and the shared table's:
+    /// a UID's calls before it got its row, and numbers past the row, are in
+    /// the last two. A slot's counts never move, so each part only grows.
     pub fn read(&self) -> Result<SyscallSample, BpfError> {
         // Owners first: a row claimed after this read of them is skipped
         // whole, never counted without its UID.
@@ -320,6 +331,18 @@ impl SyscallProbe {
                 if c != SyscallCounts::default() {
                     add_counts(pairs.entry(SyscallKey { uid, nr }).or_default(), &c);
                 }
+            }
+        }
+        let slot_size = std::mem::size_of::<SyscallSlot>();
+        let slots: Vec<(u32, Vec<SyscallSlot>)> = self.slots.entries_with(slot_size, |raw| {
+            let taken = raw
+                .copies()
+                .map(bytemuck::pod_read_unaligned::<SyscallSlot>);
+            taken.filter(|s| s.key != 0).collect()
+        })?;
+        for (index, taken) in slots {
+            for (key, s) in taken.iter().filter_map(|s| Some((s.pair(index)?, s))) {
+                add_counts(pairs.entry(key).or_default(), &s.counts);
             }
         }
         let shared: Vec<(SyscallKey, SyscallCounts)> = self.counts.entries(add_counts)?;

@@ -72,7 +72,7 @@ pub(crate) fn report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out, "\nOVERFLOW AND DROPS")?;
         writeln!(
             out,
-            "  calls with no row and no room in the shared (UID, syscall) table: {} ({} errors); table {} of {} entries used",
+            "  calls with no row, no slot and no room in the shared (UID, syscall) table: {} ({} errors); table {} of {} entries used",
             c.count, c.errors, o.table_used, o.table_entries
         )?;
         writeln!(

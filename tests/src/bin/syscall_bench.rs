@@ -1,9 +1,11 @@
 //! Nanoseconds added per syscall by memstat's default syscall probe, against
 //! nothing attached, an empty tracepoint program (the floor), and a bpftrace
-//! one-liner doing the same per-(UID, syscall) counting. memstat runs twice:
-//! from a copy of its maps where the calling UID (root) has a row of its own
-//! (claimed in the first warm-up), and from a copy whose rows are all taken,
-//! where it counts in the shared table. The configurations run alternately
+//! one-liner doing the same per-(UID, syscall) counting. memstat runs three
+//! times: from a copy of its maps where the calling UID (root) has a row of
+//! its own (claimed in the first warm-up), from a copy whose rows are all
+//! taken, where it counts in its pair's per-CPU slot, and from a copy whose
+//! slots are all taken too, where it counts in the shared table (a pair that
+//! arrives after its slot was taken). The configurations run alternately
 //! for several rounds on one pinned CPU; medians are printed. Then, with
 //! `kernel.bpf_stats_enabled=1`, each program's own time per run.
 //!
@@ -28,7 +30,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_os = "android"))]
 mod host {
-    use memstat_tests::hostile::fill_map;
+    use memstat_tests::hostile::{fill_map, take_every_slot};
     use memstat_tests::{load_builtin, Bpffs};
     use memstatd::abi::{self, syscalls};
     use memstatd::bpf::{sys, Attachment, Program, Tracefs};
@@ -53,15 +55,17 @@ mod host {
         Nothing,
         Floor,
         Row,
+        Slot,
         Shared,
         Bpftrace,
     }
 
-    const NAMES: [&str; 5] = [
+    const NAMES: [&str; 6] = [
         "nothing attached",
         "empty program (floor)",
         "memstat, UID with a row",
-        "memstat, UID with no row",
+        "memstat, pair in a slot",
+        "memstat, shared table",
         "bpftrace",
     ];
 
@@ -87,6 +91,8 @@ mod host {
         /// memstat's maps where root gets a row.
         row: Bpffs,
         /// memstat's maps whose rows are all taken.
+        slot: Bpffs,
+        /// memstat's maps whose rows and slots are all taken.
         shared: Bpffs,
         empty_pin: std::path::PathBuf,
         tracefs: Tracefs,
@@ -97,6 +103,7 @@ mod host {
         fn pins(&self, config: Config) -> Option<&Path> {
             match config {
                 Config::Row => Some(self.row.path()),
+                Config::Slot => Some(self.slot.path()),
                 Config::Shared => Some(self.shared.path()),
                 _ => None,
             }
@@ -121,7 +128,7 @@ mod host {
                     .attach_tracepoint(&setup.tracefs, "raw_syscalls/sys_exit")
                     .map_err(|e| e.to_string())?,
             },
-            Config::Row | Config::Shared => Live::Memstat {
+            Config::Row | Config::Slot | Config::Shared => Live::Memstat {
                 _probe: Box::new(
                     SyscallProbe::open(setup.pins(config).expect("memstat"), &setup.tracefs)
                         .map_err(|e| e.to_string())?,
@@ -183,18 +190,26 @@ mod host {
         }
     }
 
-    /// Loads memstat's syscall object into a fresh bpffs; with `rows_taken`,
-    /// every row is given an owner first (UID 0, through the pin: the
-    /// program never counts there), so that every claim finds none free.
-    fn memstat_copy(rows_taken: bool) -> Result<Bpffs, String> {
+    /// Loads memstat's syscall object into a fresh bpffs, for `config`: for
+    /// a slot, every row is given an owner first (UID 0, through the pin:
+    /// the program never counts there), so that every claim finds none
+    /// free; for the shared table, every slot is taken too.
+    fn memstat_copy(config: Config) -> Result<Bpffs, String> {
         let fs = Bpffs::new()?;
         load_builtin(fs.path(), syscalls::OBJECT);
-        if rows_taken {
+        if matches!(config, Config::Slot | Config::Shared) {
             let pin = abi::map_pin(fs.path(), syscalls::OBJECT, syscalls::MAP_ROW_UID);
             let rows: Vec<Vec<u8>> = (0..syscalls::ROWS)
                 .map(|r| r.to_ne_bytes().to_vec())
                 .collect();
             fill_map(&pin, std::mem::size_of::<u64>(), false, &rows);
+        }
+        if config == Config::Shared {
+            take_every_slot(&abi::map_pin(
+                fs.path(),
+                syscalls::OBJECT,
+                syscalls::MAP_SLOTS,
+            ));
         }
         Ok(fs)
     }
@@ -230,14 +245,21 @@ mod host {
         let empty_pin = abi::prog_pin(empty_fs.path(), EMPTY, SYS_EXIT);
         let empty = Program::open(&empty_pin).map_err(|e| e.to_string())?;
         let setup = Setup {
-            row: memstat_copy(false)?,
-            shared: memstat_copy(true)?,
+            row: memstat_copy(Config::Row)?,
+            slot: memstat_copy(Config::Slot)?,
+            shared: memstat_copy(Config::Shared)?,
             empty_pin,
             tracefs,
             empty,
         };
 
-        let mut configs = vec![Config::Nothing, Config::Floor, Config::Row, Config::Shared];
+        let mut configs = vec![
+            Config::Nothing,
+            Config::Floor,
+            Config::Row,
+            Config::Slot,
+            Config::Shared,
+        ];
         if Command::new("bpftrace").arg("--version").output().is_ok() {
             configs.push(Config::Bpftrace);
         } else {
@@ -274,7 +296,8 @@ mod host {
         }
         let added = |c: Config| med[c as usize].map(|m| m - base);
         let floor = added(Config::Floor).unwrap();
-        let (row, shared) = (added(Config::Row).unwrap(), added(Config::Shared).unwrap());
+        let (row, slot) = (added(Config::Row).unwrap(), added(Config::Slot).unwrap());
+        let shared = added(Config::Shared).unwrap();
         if floor <= 0.0 {
             println!(
                 "\nthe empty program added no time ({floor:.1} ns): other work on the machine \
@@ -290,7 +313,12 @@ mod host {
             verdict(row / floor)
         );
         println!(
-            "  memstat no row / floor    = {:.2}  (UID counted in the shared table)",
+            "  memstat slot / floor      = {:.2}  ({} the goal; UID with no row, its pair in a slot)",
+            slot / floor,
+            verdict(slot / floor)
+        );
+        println!(
+            "  memstat shared / floor    = {:.2}  (a pair whose slot another holds)",
             shared / floor
         );
         if let Some(bpftrace) = added(Config::Bpftrace) {
@@ -325,7 +353,7 @@ mod host {
         let _stats = StatsOn::new()?;
         println!("\nprogram time per run (kernel.bpf_stats_enabled=1; each includes the stats' own clock reads):");
         let mut floor = None;
-        for config in [Config::Floor, Config::Row, Config::Shared] {
+        for config in [Config::Floor, Config::Row, Config::Slot, Config::Shared] {
             let pin = setup.program_pin(config).expect("a program");
             let fd = sys::obj_get(&pin, 0).map_err(|e| format!("{}: {e}", pin.display()))?;
             let _live = attach(setup, config)?;
