@@ -211,16 +211,18 @@ static inline __always_inline bool count_in_row(struct syscall_cache* cache, uin
 /*
  * The pair's slot on this CPU, taken if free. Nothing else writes this CPU's
  * slots while the program runs, and a slot keeps its pair for good, so the
- * pair is written once, in one 64-bit store: memstatd reads a slot as free
- * or as its pair, and checks that the pair hashes to it.
+ * pair is written once: memstatd reads a slot as free, as its pair, or (a
+ * store split in two, on 32-bit kernels) as a key with a zero half, which is
+ * none; and it checks that the pair hashes to the slot.
  */
 static inline __always_inline bool count_in_slot(struct syscall_cache* cache, uint32_t uid,
                                                  uint32_t nr, bool failed) {
-    if (nr >= SYSCALL_ROW_WIDTH) return false;
+    /* (uid_t)-1 is no task's UID; its key would be no pair's. */
+    if (nr >= SYSCALL_ROW_WIDTH || uid == 0xFFFFFFFFu) return false;
     const uint32_t i = SYSCALL_SLOT_OF(uid, nr);
     struct syscall_slot* s = bpf_syscall_slots_lookup_elem(&i);
     if (!s) return false;
-    const uint64_t key = ((uint64_t)uid << 32) | ((uint64_t)nr + 1);
+    const uint64_t key = ((uint64_t)(uint32_t)~uid << 32) | ((uint64_t)nr + 1);
     if (s->key != key) {
         if (s->key) return false;
         s->key = key;

@@ -54,9 +54,14 @@ struct syscall_counts {
     uint64_t errors; /* calls that returned a negative value */
 };
 
-/* A slot of syscall_slots: its pair, written once in one store, and its counts. */
+/*
+ * A slot of syscall_slots: its pair, written once, and its counts. Neither
+ * half of a taken key is 0 (UID 0xFFFFFFFF, (uid_t)-1, is none), so a key
+ * read half written, where a 64-bit store is two (32-bit kernels), is no
+ * pair.
+ */
 struct syscall_slot {
-    uint64_t key; /* (uid << 32) | (nr + 1); 0: free */
+    uint64_t key; /* (~uid << 32) | (nr + 1); 0: free */
     struct syscall_counts counts;
 };
 

@@ -75,12 +75,12 @@ pub mod syscalls {
     /// Capacity of `syscall_counts`, in (UID, syscall) pairs; calls that find
     /// no row, no slot and no room there count in the overflow.
     pub const COUNTS_ENTRIES: u32 = 4096;
-    /// CPUs whose slots a stored reading may hold: a bound for files read
-    /// back, above any phone's CPUs (distinct pairs in use are far fewer).
-    pub const SLOT_CPUS: u32 = 64;
-    /// The most (UID, syscall) pairs the maps hold: every number of every
-    /// row, every slot of every CPU, and the shared table.
-    pub const PAIRS: u32 = ROWS * ROW_WIDTH + SLOTS * SLOT_CPUS + COUNTS_ENTRIES;
+    /// The most (UID, syscall) pairs the maps of a machine with `cpus`
+    /// possible CPUs hold: every number of every row, every slot of every
+    /// CPU, and the shared table.
+    pub const fn pairs(cpus: u32) -> u32 {
+        ROWS * ROW_WIDTH + SLOTS * cpus + COUNTS_ENTRIES
+    }
 
     /// The slot of a pair, as `SYSCALL_SLOT_OF` of memstat_abi.h: the high
     /// bits of a multiplicative hash.
@@ -126,18 +126,25 @@ pub struct SyscallCounts {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct SyscallSlot {
-    /// `(uid << 32) | (nr + 1)`, written in one store; 0: free.
+    /// `(!uid << 32) | (nr + 1)`: neither half is 0 once taken; 0: free.
     pub key: u64,
     /// The pair's calls on this CPU.
     pub counts: SyscallCounts,
 }
 
 impl SyscallSlot {
-    /// The pair, if the slot is taken by one that hashes to `index`: a slot
-    /// read whole never fails this; anything else is no pair of the map's.
+    /// The key of a pair.
+    pub const fn key_of(uid: u32, nr: u32) -> u64 {
+        ((!uid as u64) << 32) | (nr as u64 + 1)
+    }
+
+    /// The pair, if the slot is taken whole by one that hashes to `index`:
+    /// a key with a zero half was read half written (a 64-bit store is two
+    /// on 32-bit kernels) and is none.
     pub fn pair(&self, index: u32) -> Option<SyscallKey> {
-        let (uid, nr) = ((self.key >> 32) as u32, (self.key as u32).checked_sub(1)?);
-        (nr < syscalls::ROW_WIDTH && syscalls::slot_of(uid, nr) == index)
+        let (high, low) = ((self.key >> 32) as u32, self.key as u32);
+        let (uid, nr) = (!high, low.checked_sub(1)?);
+        (high != 0 && nr < syscalls::ROW_WIDTH && syscalls::slot_of(uid, nr) == index)
             .then_some(SyscallKey { uid, nr })
     }
 }

@@ -130,63 +130,13 @@ struct ElemAttr {
 /// value of `value_size` bytes (one per CPU if `per_cpu`), until the map is
 /// full. Returns how many went in; the rest found no room (`E2BIG`).
 pub fn fill_map(pin: &Path, value_size: usize, per_cpu: bool, keys: &[Vec<u8>]) -> usize {
-    fill_map_with(pin, &vec![0u8; value_size], per_cpu, keys)
-}
-
-/// Takes every free slot of the syscall group's `syscall_slots` pinned at
-/// `pin`, on every CPU, for a pair no reading counts (its number is past a
-/// row); taken slots keep their pairs and counts. The programs then count
-/// every pair with no row and no slot of its own in the shared table.
-pub fn take_every_slot(pin: &Path) {
-    use memstatd::abi::{syscalls, SyscallSlot};
-    let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
-    let size = std::mem::size_of::<SyscallSlot>();
-    let foreign: u64 = (66299 << 32) | u64::from(u32::MAX);
-    let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
-    for index in 0..syscalls::SLOTS {
-        let key = index.to_ne_bytes();
-        elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
-        for copy in value.chunks_exact_mut(size) {
-            if copy[..8] == [0; 8] {
-                copy[..8].copy_from_slice(&foreign.to_ne_bytes());
-            }
-        }
-        elem(&fd, BPF_MAP_UPDATE_ELEM, &key, &mut value, pin);
-    }
-}
-
-/// One BPF element command (lookup or update) on the map `fd`, or a panic.
-fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8], pin: &Path) {
-    let mut attr = ElemAttr {
-        map_fd: fd.as_raw_fd() as u32,
-        pad: 0,
-        key: key.as_ptr() as u64,
-        value: value.as_mut_ptr() as u64,
-        flags: 0,
-    };
-    // SAFETY: attr points at live key and value buffers of the map's sizes.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            &mut attr as *mut ElemAttr,
-            std::mem::size_of::<ElemAttr>(),
-        )
-    };
-    let e = std::io::Error::last_os_error();
-    assert_eq!(rc, 0, "{}: bpf command {cmd}: {e}", pin.display());
-}
-
-fn fill_map_with(pin: &Path, one: &[u8], per_cpu: bool, keys: &[Vec<u8>]) -> usize {
     let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
     let copies = if per_cpu {
         memstatd::bpf::possible_cpus().unwrap()
     } else {
         1
     };
-    let mut copy = one.to_vec();
-    copy.resize(one.len().div_ceil(8) * 8, 0);
-    let value = copy.repeat(copies);
+    let value = vec![0u8; value_size.div_ceil(8) * 8 * copies];
     for (n, key) in keys.iter().enumerate() {
         let mut attr = ElemAttr {
             map_fd: fd.as_raw_fd() as u32,
@@ -216,6 +166,69 @@ fn fill_map_with(pin: &Path, one: &[u8], per_cpu: bool, keys: &[Vec<u8>]) -> usi
         }
     }
     keys.len()
+}
+
+/// Takes every free slot of the syscall group's `syscall_slots` pinned at
+/// `pin`, on every CPU, for a pair no reading counts (its number is past a
+/// row). Each slot is read and written back: a slot the programs take or
+/// count in between loses that, so call it while no process whose counts a
+/// test asserts makes syscalls. The programs then count every pair with no
+/// row and no slot of its own in the shared table.
+pub fn take_every_slot(pin: &Path) {
+    use memstatd::abi::{syscalls, SyscallSlot};
+    let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
+    let size = std::mem::size_of::<SyscallSlot>();
+    let foreign = SyscallSlot::key_of(66299, u32::MAX - 1);
+    let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
+    for index in 0..syscalls::SLOTS {
+        let key = index.to_ne_bytes();
+        elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
+        for copy in value.chunks_exact_mut(size) {
+            if copy[..8] == [0; 8] {
+                copy[..8].copy_from_slice(&foreign.to_ne_bytes());
+            }
+        }
+        elem(&fd, BPF_MAP_UPDATE_ELEM, &key, &mut value, pin);
+    }
+}
+
+/// The calls counted in the slot of (`uid`, `nr`) on each CPU where that
+/// pair holds it, of the `syscall_slots` pinned at `pin`.
+pub fn slot_counts(pin: &Path, uid: u32, nr: u32) -> Vec<u64> {
+    use memstatd::abi::{syscalls, SyscallSlot};
+    let fd: OwnedFd = sys::obj_get(pin, 0).unwrap_or_else(|e| panic!("{}: {e}", pin.display()));
+    let size = std::mem::size_of::<SyscallSlot>();
+    let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
+    let key = syscalls::slot_of(uid, nr).to_ne_bytes();
+    elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
+    let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap());
+    value
+        .chunks_exact(size)
+        .filter(|copy| word(&copy[..8]) == SyscallSlot::key_of(uid, nr))
+        .map(|copy| word(&copy[8..16]))
+        .collect()
+}
+
+/// One BPF element command (lookup or update) on the map `fd`, or a panic.
+fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8], pin: &Path) {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        pad: 0,
+        key: key.as_ptr() as u64,
+        value: value.as_mut_ptr() as u64,
+        flags: 0,
+    };
+    // SAFETY: attr points at live key and value buffers of the map's sizes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            &mut attr as *mut ElemAttr,
+            std::mem::size_of::<ElemAttr>(),
+        )
+    };
+    let e = std::io::Error::last_os_error();
+    assert_eq!(rc, 0, "{}: bpf command {cmd}: {e}", pin.display());
 }
 
 /// Makes the program pins of `object` under `root` stale: each is replaced

@@ -94,17 +94,26 @@ fn syscall_slots_match_the_c_layout_and_hash() {
     rust.extend(pairs.map(|(uid, nr)| u64::from(syscalls::slot_of(uid, nr))));
     assert_eq!(rust, layout_section("slot_layout"));
     // A slot read whole names its pair; any other key is none of the map's.
-    let (uid, nr) = (10123, 221);
-    let index = syscalls::slot_of(uid, nr);
     let slot = |key| SyscallSlot {
         key,
         counts: SyscallCounts::default(),
     };
-    let key = (u64::from(uid) << 32) | u64::from(nr + 1);
-    assert_eq!(slot(key).pair(index), Some(SyscallKey { uid, nr }));
-    assert_eq!(slot(key).pair(index ^ 1), None);
-    assert_eq!(slot(key & 0xFFFF_FFFF).pair(index), None, "a torn key");
-    assert_eq!(slot(u64::from(uid) << 32).pair(index), None, "no nr");
+    // (10457, 98) shares its slot with (0, 98): a key read with only its
+    // low half written must not pass for root's.
+    for (uid, nr) in [(10123, 221), (10457, 98), (0, 0), (u32::MAX - 1, 511)] {
+        let index = syscalls::slot_of(uid, nr);
+        let key = SyscallSlot::key_of(uid, nr);
+        assert_eq!(slot(key).pair(index), Some(SyscallKey { uid, nr }));
+        assert_eq!(slot(key).pair(index ^ 1), None);
+        assert_eq!(slot(key & 0xFFFF_FFFF).pair(index), None, "low half only");
+        assert_eq!(slot(key >> 32 << 32).pair(index), None, "high half only");
+    }
+    assert_eq!(syscalls::slot_of(10457, 98), syscalls::slot_of(0, 98));
+    assert_eq!(
+        slot(SyscallSlot::key_of(0, 600)).pair(syscalls::slot_of(0, 600)),
+        None,
+        "nr past a row"
+    );
 }
 
 fn layout_section(name: &str) -> Vec<u64> {

@@ -23,7 +23,9 @@ fn a_full_table_sends_calls_to_the_overflow_bucket_until_a_row_is_claimed() {
     let probe = SyscallProbe::open(fs.path(), &k.tracefs).unwrap();
     // A UID busy enough to claim a row before the shared table fills.
     let (uid, busy) = (61031, 61032);
-    let early = 2 * syscalls::ROW_CLAIM_AT;
+    // Enough to claim on some CPU however the calls spread over them.
+    let cpus = memstatd::bpf::possible_cpus().unwrap() as u64;
+    let early = (cpus + 1) * syscalls::ROW_CLAIM_AT;
     wait_ok(
         Workload::new()
             .getppid(early)

@@ -338,7 +338,9 @@ impl SyscallProbe {
             let taken = raw
                 .copies()
                 .map(bytemuck::pod_read_unaligned::<SyscallSlot>);
-            taken.filter(|s| s.key != 0).collect()
+            // A slot just taken may not have counted yet.
+            let counted = |s: &SyscallSlot| s.counts != SyscallCounts::default();
+            taken.filter(counted).collect()
         })?;
         for (index, taken) in slots {
             for (key, s) in taken.iter().filter_map(|s| Some((s.pair(index)?, s))) {

@@ -3,7 +3,7 @@
 //! Kernel counters only grow, so a window is `now - baseline`, key by key.
 
 use crate::abi::memory::UID_ENTRIES;
-use crate::abi::syscalls::{LATENCY_ENTRIES, PAIRS};
+use crate::abi::syscalls::{pairs, LATENCY_ENTRIES};
 use crate::abi::LATENCY_BUCKETS;
 use crate::math::saturating_sum;
 use crate::probes::memory::{self, GroupSample, Kind};
@@ -278,11 +278,12 @@ impl Counters {
     /// Checks that counters read back from a file could have come from the
     /// maps: no more entries than they hold.
     pub(crate) fn check_bounds(&self) -> Result<(), String> {
-        let (pairs, uids) = (self.syscalls.len(), self.latency.len());
-        if pairs > PAIRS as usize || uids > LATENCY_ENTRIES as usize {
+        let (n, uids) = (self.syscalls.len(), self.latency.len());
+        let most = max_pairs();
+        if n > most as usize || uids > LATENCY_ENTRIES as usize {
             return Err(format!(
-                "{pairs} (UID, syscall) pairs and {uids} latency histograms; the maps hold at \
-                 most {PAIRS} and {LATENCY_ENTRIES}"
+                "{n} (UID, syscall) pairs and {uids} latency histograms; the maps hold at \
+                 most {most} and {LATENCY_ENTRIES}"
             ));
         }
         for (name, g) in &self.groups {
@@ -315,6 +316,13 @@ impl Counters {
             g.variance.retain(|uid, _| keep(*uid));
         }
     }
+}
+
+/// The most (UID, syscall) pairs this machine's maps hold (with at least 64
+/// CPUs' slots, so that a file from a machine with more CPUs is no surprise).
+pub(crate) fn max_pairs() -> u32 {
+    let cpus = crate::bpf::possible_cpus().map_or(64, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    pairs(cpus.max(64))
 }
 
 /// The variances of an estimated group's window: now minus the baseline,

@@ -30,7 +30,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_os = "android"))]
 mod host {
-    use memstat_tests::hostile::{fill_map, take_every_slot};
+    use memstat_tests::hostile::{fill_map, slot_counts, take_every_slot};
     use memstat_tests::{load_builtin, Bpffs};
     use memstatd::abi::{self, syscalls};
     use memstatd::bpf::{sys, Attachment, Program, Tracefs};
@@ -332,9 +332,16 @@ mod host {
         program_times(&setup, iterations)
     }
 
-    /// Fails unless root holds a row in the first copy (in the second, every
-    /// row had an owner before anything ran).
+    /// Fails unless root holds a row in the first copy (in the others, every
+    /// row had an owner before anything ran), and root's getppid holds its
+    /// slot in the second (in the third, every slot had a pair).
     fn check_rows(setup: &Setup) -> Result<(), String> {
+        let slots = abi::map_pin(setup.slot.path(), syscalls::OBJECT, syscalls::MAP_SLOTS);
+        if slot_counts(&slots, 0, libc::SYS_getppid as u32).is_empty() {
+            return Err(
+                "root's getppid got no slot: the slot figures are not the slot path's".into(),
+            );
+        }
         let row = SyscallProbe::open(setup.row.path(), &setup.tracefs)
             .and_then(|p| p.read())
             .map_err(|e| e.to_string())?;
