@@ -136,26 +136,9 @@ pub fn fill_map(pin: &Path, value_size: usize, per_cpu: bool, keys: &[Vec<u8>]) 
     } else {
         1
     };
-    let value = vec![0u8; value_size.div_ceil(8) * 8 * copies];
+    let mut value = vec![0u8; value_size.div_ceil(8) * 8 * copies];
     for (n, key) in keys.iter().enumerate() {
-        let mut attr = ElemAttr {
-            map_fd: fd.as_raw_fd() as u32,
-            pad: 0,
-            key: key.as_ptr() as u64,
-            value: value.as_ptr() as u64,
-            flags: 0,
-        };
-        // SAFETY: attr points at live key and value buffers of the map's sizes.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                BPF_MAP_UPDATE_ELEM,
-                &mut attr as *mut ElemAttr,
-                std::mem::size_of::<ElemAttr>(),
-            )
-        };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
+        if let Err(e) = elem(&fd, BPF_MAP_UPDATE_ELEM, key, &mut value) {
             assert_eq!(
                 e.raw_os_error(),
                 Some(libc::E2BIG),
@@ -182,13 +165,13 @@ pub fn take_every_slot(pin: &Path) {
     let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
     for index in 0..syscalls::SLOTS {
         let key = index.to_ne_bytes();
-        elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
+        must(elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value), pin);
         for copy in value.chunks_exact_mut(size) {
             if copy[..8] == [0; 8] {
                 copy[..8].copy_from_slice(&foreign.to_ne_bytes());
             }
         }
-        elem(&fd, BPF_MAP_UPDATE_ELEM, &key, &mut value, pin);
+        must(elem(&fd, BPF_MAP_UPDATE_ELEM, &key, &mut value), pin);
     }
 }
 
@@ -200,7 +183,7 @@ pub fn slot_counts(pin: &Path, uid: u32, nr: u32) -> Vec<u64> {
     let size = std::mem::size_of::<SyscallSlot>();
     let mut value = vec![0u8; size * memstatd::bpf::possible_cpus().unwrap()];
     let key = syscalls::slot_of(uid, nr).to_ne_bytes();
-    elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value, pin);
+    must(elem(&fd, BPF_MAP_LOOKUP_ELEM, &key, &mut value), pin);
     let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap());
     value
         .chunks_exact(size)
@@ -209,8 +192,8 @@ pub fn slot_counts(pin: &Path, uid: u32, nr: u32) -> Vec<u64> {
         .collect()
 }
 
-/// One BPF element command (lookup or update) on the map `fd`, or a panic.
-fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8], pin: &Path) {
+/// One BPF element command (lookup or update) on the map `fd`.
+fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8]) -> std::io::Result<()> {
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         pad: 0,
@@ -227,8 +210,16 @@ fn elem(fd: &OwnedFd, cmd: libc::c_long, key: &[u8], value: &mut [u8], pin: &Pat
             std::mem::size_of::<ElemAttr>(),
         )
     };
-    let e = std::io::Error::last_os_error();
-    assert_eq!(rc, 0, "{}: bpf command {cmd}: {e}", pin.display());
+    match rc {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+fn must(done: std::io::Result<()>, pin: &Path) {
+    if let Err(e) = done {
+        panic!("{}: {e}", pin.display());
+    }
 }
 
 /// Makes the program pins of `object` under `root` stale: each is replaced
