@@ -662,10 +662,15 @@ impl Daemon {
 
     /// Host mode with pins under `pins` (a bpffs).
     pub fn host(dir: &Path, pins: &Path) -> Daemon {
-        Daemon::start(
-            dir,
-            &["--host".as_ref(), "--pin-root".as_ref(), pins.as_os_str()],
-        )
+        Daemon::host_with(dir, pins, &[])
+    }
+
+    /// Host mode with pins under `pins` (a bpffs) and the options `more`.
+    pub fn host_with(dir: &Path, pins: &Path, more: &[&std::ffi::OsStr]) -> Daemon {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["--host".as_ref(), "--pin-root".as_ref(), pins.as_os_str()];
+        args.extend(more);
+        Daemon::start(dir, &args)
     }
 
     /// Starts the daemon again with the same arguments (after a kill).

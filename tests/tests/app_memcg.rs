@@ -69,15 +69,10 @@ fn app_cgroups_show_their_charged_bytes_while_they_exist() {
     }
     let apps = AppCgroups::new().unwrap();
     let (dir, pins) = (TempDir::new("app_memcg"), Bpffs::new().unwrap());
-    let d = Daemon::start(
+    let d = Daemon::host_with(
         dir.path(),
-        &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            pins.path().as_os_str(),
-            "--app-memcg".as_ref(),
-            apps.root().as_os_str(),
-        ],
+        pins.path(),
+        &["--app-memcg".as_ref(), apps.root().as_os_str()],
     );
     let exe = Path::new(WORKLOAD);
     let (a_uid, b_uid, outside) = (69601, 69602, 69603);

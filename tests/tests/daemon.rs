@@ -390,12 +390,10 @@ fn bad_arguments_and_garbage_get_clear_errors_and_the_daemon_serves_on() {
         return;
     };
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("garbage"));
-    let d = Daemon::start(
+    let d = Daemon::host_with(
         dir.path(),
+        fs.path(),
         &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            fs.path().as_os_str(),
             "--max-clients".as_ref(),
             "2".as_ref(),
             "--request-timeout".as_ref(),

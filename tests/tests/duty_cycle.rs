@@ -151,12 +151,10 @@ fn a_known_split_lies_inside_the_estimates_intervals() {
 
 /// A daemon with the short cycle and the fixed seed.
 fn short_cycle(fs: &Bpffs, dir: &TempDir) -> Daemon {
-    Daemon::start(
+    Daemon::host_with(
         dir.path(),
+        fs.path(),
         &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            fs.path().as_os_str(),
             "--duty-cycle".as_ref(),
             "100/400".as_ref(),
             "--duty-seed".as_ref(),

@@ -53,12 +53,10 @@ fn a_gate_reads_the_whole_interval_of_an_estimate_and_a_bracket() {
         return;
     };
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("gates"));
-    let d = Daemon::start(
+    let d = Daemon::host_with(
         dir.path(),
+        fs.path(),
         &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            fs.path().as_os_str(),
             "--duty-cycle".as_ref(),
             "100/400".as_ref(),
             "--duty-seed".as_ref(),

@@ -108,15 +108,10 @@ fn host_pins_are_roots_unless_a_pin_group_is_named() {
 
     // --pin-group: its members open what the modes let a group open.
     let (fs, dir) = (Bpffs::new().unwrap(), TempDir::new("pingroup2"));
-    let _d = Daemon::start(
+    let _d = Daemon::host_with(
         dir.path(),
-        &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            fs.path().as_os_str(),
-            "--pin-group".as_ref(),
-            "66203".as_ref(),
-        ],
+        fs.path(),
+        &["--pin-group".as_ref(), "66203".as_ref()],
     );
     let pins = pins_under(fs.path());
     let got = obj_get_as(66202, 66202, &[66203], &pins);

@@ -283,15 +283,10 @@ fn polls_between_reports_keep_faults_exact() {
     let _ = k;
     let dir = TempDir::new("task_counters_polls");
     let pins = Bpffs::new().unwrap();
-    let d = Daemon::start(
+    let d = Daemon::host_with(
         dir.path(),
-        &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            pins.path().as_os_str(),
-            "--task-poll".as_ref(),
-            "1".as_ref(),
-        ],
+        pins.path(),
+        &["--task-poll".as_ref(), "1".as_ref()],
     );
     let ops = [
         "touch:200",
@@ -366,15 +361,10 @@ fn forced_calibration_finds_the_offsets_btf_gives() {
     let want = memstatd::tasks::offsets::from_btf(&btf).unwrap();
     let dir = TempDir::new("task_counters_calibration");
     let pins = Bpffs::new().unwrap();
-    let d = Daemon::start(
+    let d = Daemon::host_with(
         dir.path(),
-        &[
-            "--host".as_ref(),
-            "--pin-root".as_ref(),
-            pins.path().as_os_str(),
-            "--task-offsets".as_ref(),
-            "calibrate".as_ref(),
-        ],
+        pins.path(),
+        &["--task-offsets".as_ref(), "calibrate".as_ref()],
     );
     let r = d.memstat(&["--json", "--section", "probes"]);
     let j: Value = r.json();
