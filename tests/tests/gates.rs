@@ -174,6 +174,12 @@ fn a_gate_reads_the_whole_interval_of_an_estimate_and_a_bracket() {
 
     // No per-app memory cgroups read (--app-memcg off): a gate on their
     // numbers has nothing to check.
+    let rss = d.memstat(&["--section", "rss", "--uid", &UID.to_string()]);
+    assert!(
+        rss.stdout.contains("PEAK HI") && !rss.stdout.contains("CHARGED"),
+        "no column of dashes: {}",
+        rss.stdout
+    );
     let r = d.memstat(&["--fail-if", "rss.charged.total>0"]);
     assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
     assert!(
